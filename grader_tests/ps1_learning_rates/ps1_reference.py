@@ -1,0 +1,46 @@
+"""Trusted reference pieces the ps1 graders compare against (never shown to students)."""
+import torch
+import torch.nn.functional as F
+
+from nnkit.grading.checks import seed_everything
+
+DIVERGE_FACTOR = 2.0
+STUCK_DECREASE = 0.05
+SEEDS = range(5)
+SWEEP = (100, 10, 1, 0.2, 0.001)
+
+
+class ReferenceModel(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = torch.nn.Linear(100, 50), torch.nn.Linear(50, 20), torch.nn.Linear(20, 1)
+
+    def forward(self, x):
+        return self.fc3(torch.sigmoid(self.fc2(torch.sigmoid(self.fc1(x)))))
+
+
+def reference_dataset(n_samples, n_features, generator=None):
+    x = torch.randn(n_samples, n_features, generator=generator)
+    s = (x[:, : n_features // 2] / 10).sum(dim=1, keepdim=True)
+    return x, s ** 2 + s
+
+
+def reference_train(model, x, y, lr, steps=200, momentum=0.0):
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    losses = []
+    for _ in range(steps):
+        loss = F.mse_loss(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+def problem(seed, device, n_samples=1000, n_features=100):
+    """A seeded (model, x, y) on `device`, identical for every caller with the same seed."""
+    seed_everything(seed)
+    generator = torch.Generator().manual_seed(seed)
+    x, y = reference_dataset(n_samples, n_features, generator)
+    model = ReferenceModel()
+    return model.to(device), x.to(device), y.to(device)

@@ -1,0 +1,120 @@
+"""Measure every behavioural claim the graders and the notebooks' prose rely on.
+
+Each assignment's `grader_tests/<assignment>/claims.py` defines `CLAIMS`, a list of
+`Claim`s. A claim is a statistic measured with the *reference* implementation on
+one seed, and a threshold the graders and the prose assume it clears on every
+seed. `nnkit calibrate` measures each claim over N seeds on the available device
+and writes `calibration/<device>.md` and `.json`: threshold, min / median / max,
+the margin to the threshold, the device and the torch version.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import operator
+import platform
+import statistics
+import sys
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from tqdm.auto import tqdm
+
+from nnkit.grading.course import Course
+
+OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+
+
+@dataclass
+class Claim:
+    name: str
+    statistic: str
+    op: str  # one of OPS
+    threshold: float
+    measure: Callable  # (seed: int, device) -> float
+    seeds_offset: int = 0
+
+    def holds(self, value: float) -> bool:
+        return OPS[self.op](value, self.threshold)
+
+
+@dataclass
+class ClaimResult:
+    assignment: str
+    claim: str
+    statistic: str
+    op: str
+    threshold: float
+    minimum: float
+    median: float
+    maximum: float
+    margin: float
+    holds_on: int
+    seeds: int
+
+    @property
+    def holds(self) -> bool:
+        return self.holds_on == self.seeds
+
+
+def load_claims(course: Course, assignment: str) -> list[Claim]:
+    path = course.grader_dir(assignment) / "claims.py"
+    if not path.exists():
+        return []
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec = importlib.util.spec_from_file_location(f"{assignment}_claims", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.parent))
+    return list(module.CLAIMS)
+
+
+def measure(claim: Claim, assignment: str, seeds: int, device) -> ClaimResult:
+    values = [float(claim.measure(seed, device)) for seed in range(seeds)]
+    lo, hi = min(values), max(values)
+    margin = lo - claim.threshold if claim.op.startswith(">") else claim.threshold - hi
+    return ClaimResult(assignment, claim.name, claim.statistic, claim.op, claim.threshold, lo,
+                       statistics.median(values), hi, margin, sum(claim.holds(v) for v in values), seeds)
+
+
+def calibrate(course: Course, assignments: list[str], seeds: int, device) -> list[ClaimResult]:
+    todo = [(a, c) for a in assignments for c in load_claims(course, a)]
+    results = []
+    for assignment, claim in tqdm(todo, desc="claims", unit="claim"):
+        sys.path.insert(0, str(course.grader_dir(assignment)))
+        try:
+            results.append(measure(claim, assignment, seeds, device))
+        finally:
+            sys.path.remove(str(course.grader_dir(assignment)))
+    return results
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def write_report(results: list[ClaimResult], folder: Path, device) -> Path:
+    import torch
+
+    kind = "cuda" if str(device).startswith("cuda") else "cpu"
+    name = torch.cuda.get_device_name(0) if kind == "cuda" else platform.processor() or platform.machine()
+    header = {"device": f"{kind} ({name})", "torch": torch.__version__,
+              "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "seeds": results[0].seeds if results else 0}
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{kind}.json").write_text(json.dumps({**header, "claims": [asdict(r) for r in results]}, indent=1))
+    lines = [f"# Calibration on {header['device']}", "",
+             f"torch {header['torch']}, {header['seeds']} seeds, measured {header['date']} with `nnkit calibrate`.",
+             "Each claim is measured with the reference implementation; the margin is how far the worst seed",
+             "stays from the threshold the graders and the notebooks' prose use.", "",
+             "| assignment | claim | statistic | threshold | min | median | max | margin | holds |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r.assignment} | {r.claim} | {r.statistic} | {r.op} {_fmt(r.threshold)} | {_fmt(r.minimum)} "
+                     f"| {_fmt(r.median)} | {_fmt(r.maximum)} | {_fmt(r.margin)} | {r.holds_on}/{r.seeds} |")
+    path = folder / f"{kind}.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path

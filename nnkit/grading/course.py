@@ -1,0 +1,57 @@
+"""Where an assignment's pieces live in a course folder.
+
+    <course>/nbgrader_config.py
+    <course>/source/<assignment>/<notebook>.ipynb   instructor version, with solutions
+    <course>/grader_tests/<assignment>/test_*.py    hidden graders, never released
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class CourseProblem(Exception):
+    """The course folder is not laid out as expected; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Course:
+    root: Path
+
+    @classmethod
+    def containing(cls, *starts: Path) -> "Course":
+        """The nearest folder above any of `starts` that holds `nbgrader_config.py` and `grader_tests/`."""
+        for start in starts:
+            for folder in [start, *start.resolve().parents]:
+                if (folder / "nbgrader_config.py").is_file() and (folder / "grader_tests").is_dir():
+                    return cls(folder)
+        raise CourseProblem(f"no course folder (with nbgrader_config.py and grader_tests/) above {starts[0]}")
+
+    def assignments(self) -> list[str]:
+        return sorted(p.name for p in (self.root / "source").iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    def grader_dir(self, assignment: str) -> Path:
+        folder = self.root / "grader_tests" / assignment
+        if not folder.is_dir():
+            raise CourseProblem(f"{folder} does not exist: assignment '{assignment}' has no hidden graders.")
+        return folder
+
+    def source_notebook(self, assignment: str) -> Path:
+        folder = self.root / "source" / assignment
+        notebooks = sorted(folder.glob("*.ipynb"))
+        if len(notebooks) != 1:
+            raise CourseProblem(f"{folder} should hold exactly one notebook, found {len(notebooks)}.")
+        return notebooks[0]
+
+    def infer_assignment(self, submission: Path) -> str:
+        """The assignment a notebook belongs to: its folder's name, else its file name."""
+        known = self.assignments()
+        for folder in submission.resolve().parents:
+            if folder.name in known:
+                return folder.name
+        for name in known:
+            if self.source_notebook(name).name == submission.name:
+                return name
+        raise CourseProblem(
+            f"cannot tell which assignment {submission} belongs to; pass --assignment "
+            f"(one of: {', '.join(known)}).")

@@ -1,0 +1,89 @@
+"""nbgrader autograde step that scores hidden-grader cells with out-of-kernel pytest.
+
+Put it after `Execute` and before `SaveAutoGrades` in
+`Autograde.autograde_preprocessors` (see `nbgrader_config.py`). For each
+notebook it runs `grader_tests/<assignment>/` on the executed notebook in a
+separate process and rewrites every hidden-grader cell's outputs:
+
+* all of the cell's tests passed: a line on stdout, so nbgrader gives full points;
+* otherwise: an error output listing the student-facing messages, so nbgrader
+  gives 0 and the feedback says exactly what failed.
+
+Whatever the student's kernel printed into those cells is discarded, and a cell
+always ends with an output this step wrote, so it can never keep full marks by
+default.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Bool, Float, Integer, Unicode
+
+from nnkit.grading.course import Course
+from nnkit.grading.notebook import grade_id, hidden_grader_cells
+from nnkit.grading.runner import GraderRun, run_graders
+
+
+def cell_outputs(run: GraderRun, gid: str) -> list:
+    cell = run.cells.get(gid)
+    if cell is None:
+        return [new_output("error", ename="HiddenGraderMissing", evalue=gid,
+                           traceback=[f"No hidden grader is set up for cell '{gid}'; tell your instructor."])]
+    if cell.ok:
+        return [new_output("stream", name="stdout",
+                           text=f"Hidden tests passed: {cell.passed}/{cell.total} checks.\n")]
+    failed = cell.total - cell.passed
+    summary = (f"{failed} of {cell.total} hidden checks failed" if cell.total else "hidden checks did not run")
+    return [new_output("error", ename="HiddenTestsFailed", evalue=summary,
+                       traceback=[f"Hidden tests: {summary}."] + [f"  - {m}" for m in cell.messages])]
+
+
+class RunHiddenGraders(NbGraderPreprocessor):
+    """Score hidden-grader cells by running the assignment's pytest graders out of the kernel."""
+
+    timeout = Float(900, help="Seconds before the whole grader run for one notebook is stopped").tag(config=True)
+    per_test_timeout = Integer(300, help="Seconds one grader test may take").tag(config=True)
+    device = Unicode("auto", help="auto (CUDA when available), cpu or cuda").tag(config=True)
+    course_root = Unicode("", help="Course folder; default: the folder above the notebook "
+                                   "holding nbgrader_config.py and grader_tests/").tag(config=True)
+    sandbox = Bool(True, help="Run the graders under nnkit.sandbox when it is available").tag(config=True)
+
+    def _course(self, resources) -> Course:
+        if self.course_root:
+            return Course(Path(self.course_root))
+        start = Path(resources.get("metadata", {}).get("path") or ".")
+        return Course.containing(start, Path.cwd())
+
+    def _wrap(self, course: Course):
+        if not self.sandbox:
+            return None
+        try:
+            from nnkit.sandbox import grader_wrapper
+        except ImportError:
+            return None
+        return grader_wrapper(course.root)
+
+    def preprocess(self, nb, resources):
+        cells = hidden_grader_cells(nb)
+        if not cells:
+            return nb, resources
+        info = resources["nbgrader"]
+        course = self._course(resources)
+        with tempfile.TemporaryDirectory(prefix="nnkit-nb-") as tmp:
+            executed = Path(tmp) / f"{info['notebook']}.ipynb"
+            nbformat.write(nb, str(executed))
+            run = run_graders(course, info["assignment"], executed, timeout=self.timeout,
+                              per_test_timeout=self.per_test_timeout, device=self.device,
+                              wrap=self._wrap(course))
+        self.log.info("Hidden graders for %s/%s: %s, %g/%g points in %.1f s on %s",
+                      info.get("student"), info["assignment"], run.status, run.score, run.max_score,
+                      run.seconds, run.device)
+        if run.status != "ok":
+            self.log.warning("Grader process %s for %s; its last output:\n%s", run.status, info.get("student"), run.detail)
+        for cell in cells:
+            cell.outputs = cell_outputs(run, grade_id(cell))
+        return nb, resources

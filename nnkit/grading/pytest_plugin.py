@@ -1,0 +1,200 @@
+"""pytest side of the hidden graders.
+
+`grader_tests/conftest.py` star-imports this module, which gives every grader:
+
+* ``--submission NOTEBOOK``: the student notebook to grade (required);
+* ``--source-notebook``: the instructor's notebook (default: found under ``source/``);
+* ``--grader-report FILE``: a JSON report, one entry per test, for autograde;
+* ``--grader-device``: ``auto`` (CUDA if present), ``cpu`` or ``cuda``;
+* the ``submission``, ``device`` and ``course`` fixtures;
+* the ``grade_cell(grade_id)`` marker that ties a test to a hidden grade cell.
+
+Only the tests of the submission's assignment run. Failures are reported with
+student-facing messages only: never the grader's source or its traceback.
+"""
+from __future__ import annotations
+
+import json
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from nnkit.grading import checks  # noqa: F401  (captures torch references before student code loads)
+from nnkit.grading.checks import GraderFailure, pick_device
+from nnkit.grading.course import Course
+from nnkit.grading.notebook import NotebookProblem, assemble_module_source, load_module, read_notebook
+from nnkit.grading.results import cell_points, score_cells, summarise
+
+SUBMISSION_FILE = "submission.py"
+
+
+class SubmissionError(Exception):
+    """The submission could not be turned into an importable module."""
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("nnkit", "hidden graders")
+    group.addoption("--submission", help="student notebook (.ipynb) to grade")
+    group.addoption("--source-notebook", help="instructor source notebook (default: source/<assignment>/*.ipynb)")
+    group.addoption("--assignment", help="assignment name (default: inferred from the submission's path)")
+    group.addoption("--grader-report", help="write per-test results as JSON to this file")
+    group.addoption("--grader-device", default="auto", help="auto (CUDA when available), cpu or cuda")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "grade_cell(grade_id): the hidden grade cell this test scores")
+    config._nnkit_results = {}
+
+
+@dataclass
+class Grading:
+    course: Course
+    assignment: str
+    submission: Path
+    source_notebook: Path
+
+
+def _grading(config) -> Grading:
+    cached = getattr(config, "_nnkit_grading", None)
+    if cached:
+        return cached
+    path = config.getoption("--submission")
+    if not path:
+        raise pytest.UsageError("the graders need a notebook: pytest grader_tests --submission path/to/notebook.ipynb")
+    submission = Path(path).resolve()
+    course = Course.containing(Path(str(config.rootpath)), Path(__file__))
+    assignment = config.getoption("--assignment") or course.infer_assignment(submission)
+    source = Path(config.getoption("--source-notebook") or course.source_notebook(assignment))
+    config._nnkit_grading = Grading(course, assignment, submission, source)
+    return config._nnkit_grading
+
+
+def pytest_collection_modifyitems(session, config, items):
+    if not config.getoption("--submission"):
+        return
+    grading = _grading(config)
+    grader_dir = grading.course.grader_dir(grading.assignment).resolve()
+    keep, drop = [], []
+    for item in items:
+        (keep if grader_dir in Path(str(item.path)).resolve().parents else drop).append(item)
+    for item in keep:
+        if item.get_closest_marker("grade_cell") is None:
+            raise pytest.UsageError(f"{item.nodeid} has no @pytest.mark.grade_cell(...): every grader must score a cell")
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+    items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def grading(request) -> Grading:
+    return _grading(request.config)
+
+
+@pytest.fixture(scope="session")
+def device(request):
+    return pick_device(request.config.getoption("--grader-device"))
+
+
+class Submission:
+    """The student's module; a missing name is a grader failure, not a crash."""
+
+    def __init__(self, module):
+        object.__setattr__(self, "_module", module)
+
+    def __getattr__(self, name):
+        try:
+            return getattr(self._module, name)
+        except AttributeError:
+            raise GraderFailure(f"Your notebook does not define `{name}`. Did you delete or rename its cell?") from None
+
+
+@pytest.fixture(scope="session")
+def submission(grading, tmp_path_factory) -> Submission:
+    try:
+        source_nb = read_notebook(grading.source_notebook)
+        student_nb = read_notebook(grading.submission)
+    except NotebookProblem as problem:
+        raise SubmissionError(str(problem)) from None
+    code = assemble_module_source(source_nb, student_nb)
+    where = tmp_path_factory.mktemp("submission")
+    try:
+        module = load_module(code, where)
+    except BaseException as error:  # SystemExit / KeyboardInterrupt from student code too
+        raise SubmissionError(
+            f"Your solution cells failed while being loaded: {describe_exception(error)}") from None
+    return Submission(module)
+
+
+def describe_exception(error: BaseException) -> str:
+    """`Type: message`, plus the last line of the student's own code it came from."""
+    text = f"{type(error).__name__}: {error}"
+    if len(text) > 400:
+        text = text[:400] + " …"
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        if frame.filename.endswith(SUBMISSION_FILE):
+            text += f" (in your code: `{(frame.line or '').strip()[:120]}`)"
+            break
+    return text
+
+
+def _student_message(excinfo) -> str:
+    error = excinfo.value
+    if isinstance(error, (GraderFailure, SubmissionError)):
+        return str(error)
+    if excinfo.typename == "Failed" and "Timeout" in str(error):
+        return "Timed out: your code took too long (an endless loop, or far too slow)."
+    return f"Your code raised {describe_exception(error)}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if not item.config.getoption("--submission"):
+        return
+    marker = item.get_closest_marker("grade_cell")
+    results = item.config._nnkit_results
+    entry = results.setdefault(item.nodeid, {
+        "nodeid": item.nodeid,
+        "function": item.originalname or item.name,
+        "file": Path(str(item.path)).name,
+        "cell": marker.args[0] if marker else None,
+        "outcome": "passed",
+        "message": "",
+    })
+    if report.failed:
+        entry["outcome"] = "failed"
+        if not entry["message"] and call.excinfo is not None:
+            entry["message"] = _student_message(call.excinfo)
+    elif report.skipped and entry["outcome"] == "passed":
+        # A skip earns nothing: student code could raise pytest's Skipped itself.
+        entry["outcome"] = "skipped"
+        entry["message"] = "This check did not run (it was skipped)."
+    # pytest would print the grader's source on failure: show only the message.
+    if report.failed and call.excinfo is not None:
+        report.longrepr = entry["message"]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    if not config.getoption("--submission"):
+        return
+    tests = list(config._nnkit_results.values())
+    path = config.getoption("--grader-report")
+    if path:
+        grading = _grading(config)
+        payload = {"assignment": grading.assignment, "submission": str(grading.submission),
+                   "device": str(pick_device(config.getoption("--grader-device"))), "tests": tests}
+        Path(path).write_text(json.dumps(payload, indent=1))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if not config.getoption("--submission") or not config._nnkit_results:
+        return
+    grading = _grading(config)
+    points = cell_points(read_notebook(grading.source_notebook))
+    cells = score_cells(list(config._nnkit_results.values()), points)
+    terminalreporter.write_sep("=", f"hidden grader scores: {grading.assignment}")
+    terminalreporter.write_line(summarise(cells))

@@ -1,0 +1,110 @@
+"""Jupyter kernel launcher that runs ipykernel inside the nnkit sandbox.
+
+Used by the ``nnkit-sandbox`` kernel spec: ``python -m nnkit.sandbox.kernel -f {connection_file}``.
+jupyter_client starts it with cwd = the notebook's folder (for nbgrader
+autograde: ``autograded/<student>/<assignment>``), which becomes the only
+writable directory.  Hidden: the course root (``$NNKIT_COURSE_ROOT``, else the
+nearest ancestor holding ``nbgrader_config.py``), the instructor's home and the
+Jupyter runtime dir (other kernels' connection files hold their HMAC keys),
+plus anything in ``$NNKIT_SANDBOX_HIDE`` (os.pathsep-separated);
+``$NNKIT_SANDBOX_READONLY`` re-exposes paths inside hidden dirs read-only
+(e.g. a pre-downloaded dataset).  ``$NNKIT_SANDBOX_LIMITS`` may hold a JSON
+dict overriding ``Limits`` fields.
+
+Networking: the sandbox has no network namespace access, so TCP on 127.0.0.1
+cannot reach the client.  The client must use ZMQ ``ipc`` transport
+(``c.KernelManager.transport = "ipc"``): sockets are files.  The kernel binds
+them in a private directory (bound writable into the sandbox) and we leave
+symlinks at the paths the client expects (unix ``connect`` follows symlinks),
+so the runtime dir itself stays hidden.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from nnkit.sandbox import Limits, bwrap_available, sandbox_argv
+
+PORTS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+
+
+def find_course_root(start: Path) -> Path | None:
+    """``$NNKIT_COURSE_ROOT`` or the nearest ancestor of ``start`` with nbgrader_config.py."""
+    if os.environ.get("NNKIT_COURSE_ROOT"):
+        return Path(os.environ["NNKIT_COURSE_ROOT"]).resolve()
+    for d in [start, *start.parents]:
+        if (d / "nbgrader_config.py").is_file():
+            return d
+    return None
+
+
+def _sweep_stale(tmp: Path) -> None:
+    """Remove socket dirs of dead kernels (we exec, so nobody cleans up after us)."""
+    for d in tmp.glob("nnkit-kernel-*"):
+        m = re.match(r"nnkit-kernel-(\d+)-", d.name)
+        if not m:
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def _paths(var: str) -> list[Path]:
+    return [Path(p) for p in os.environ.get(var, "").split(os.pathsep) if p]
+
+
+def build_argv(connection_file: str) -> list[str]:
+    """The sandboxed ipykernel command line (creates the socket dir/symlinks)."""
+    conn_path = Path(connection_file).resolve()
+    conn = json.loads(conn_path.read_text())
+    cwd = Path.cwd().resolve()
+    limits = Limits(**json.loads(os.environ.get("NNKIT_SANDBOX_LIMITS") or "{}"))
+    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f"]
+    if not bwrap_available():  # warned already; limits only, any transport works
+        return sandbox_argv(kernel + [str(conn_path)], limits=limits)
+    if conn.get("transport") != "ipc":
+        sys.exit("nnkit-sandbox kernel: the sandbox has no network, so the kernel needs ZMQ "
+                 "ipc transport. Set c.KernelManager.transport = 'ipc' (nbgrader_config.py / "
+                 "jupyter config), or `KernelManager(transport='ipc')`.")
+    course = find_course_root(cwd)
+    if course is None:
+        print("nnkit-sandbox kernel: WARNING no course root found (no nbgrader_config.py above "
+              f"{cwd}, NNKIT_COURSE_ROOT unset): nothing but home/runtime dir is hidden.",
+              file=sys.stderr)
+    tmp = Path(tempfile.gettempdir())
+    _sweep_stale(tmp)
+    sock_dir = Path(tempfile.mkdtemp(prefix=f"nnkit-kernel-{os.getpid()}-", dir=tmp))
+    client_ip = Path(conn["ip"]) if os.path.isabs(conn["ip"]) else cwd / conn["ip"]
+    for key in PORTS:
+        link = Path(f"{client_ip}-{conn[key]}")
+        if link.is_symlink():
+            link.unlink()
+        link.symlink_to(f"{sock_dir}/ipc-{conn[key]}")
+    inner = sock_dir / "connection.json"
+    inner.write_text(json.dumps({**conn, "ip": str(sock_dir / "ipc")}))
+    hidden = [conn_path.parent, Path.home(), *_paths("NNKIT_SANDBOX_HIDE")]
+    if course is not None:
+        hidden.append(course)
+    return sandbox_argv(kernel + [str(inner)], writable=[cwd, sock_dir], hidden=hidden,
+                        limits=limits, readonly=_paths("NNKIT_SANDBOX_READONLY"))
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description="ipykernel inside the nnkit sandbox")
+    p.add_argument("-f", dest="connection_file", required=True)
+    args = p.parse_args(argv)
+    cmd = build_argv(args.connection_file)
+    os.execv(cmd[0], cmd)
+
+
+if __name__ == "__main__":
+    main()
