@@ -72,3 +72,69 @@ def apply_variant(source_notebook: Path, cells: dict[str, str]) -> nbformat.Note
         if is_solution(cell) and grade_id(cell) in cells:
             cell.source = cells[grade_id(cell)]
     return nb
+
+
+@dataclass
+class VariantResult:
+    variant: Variant
+    failed_cells: list[str]
+    status: str
+    messages: list[str]
+
+    @property
+    def caught(self) -> bool:
+        return bool(self.failed_cells)
+
+    @property
+    def as_expected(self) -> bool:
+        if self.variant.kind == "correct":
+            return not self.failed_cells and self.status == "ok"
+        if self.variant.fails:
+            return sorted(self.failed_cells) == sorted(self.variant.fails)
+        return self.caught
+
+
+def check_variant(course, variant: Variant, device: str = "auto") -> VariantResult:
+    import tempfile
+
+    from nnkit.grading.runner import run_graders
+
+    nb = apply_variant(course.source_notebook(variant.assignment), variant.cells)
+    with tempfile.TemporaryDirectory(prefix="nnkit-variant-") as tmp:
+        path = Path(tmp) / course.source_notebook(variant.assignment).name
+        nbformat.write(nb, str(path))
+        run = run_graders(course, variant.assignment, path, device=device, timeout=600, per_test_timeout=120)
+    failed = sorted(gid for gid, cell in run.cells.items() if not cell.ok)
+    messages = [m for cell in run.cells.values() for m in cell.messages]
+    return VariantResult(variant, failed, run.status, messages)
+
+
+def check_all(course, variants: list[Variant], device: str = "auto", workers: int = 2) -> list[VariantResult]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tqdm.auto import tqdm
+
+    with ThreadPoolExecutor(workers) as pool:
+        futures = [pool.submit(check_variant, course, v, device) for v in variants]
+        return [f.result() for f in tqdm(futures, desc="variants", unit="variant")]
+
+
+def report(results: list[VariantResult]) -> tuple[str, bool]:
+    wrong = [r for r in results if r.variant.kind == "wrong"]
+    correct = [r for r in results if r.variant.kind == "correct"]
+    killed = sum(r.caught for r in wrong)
+    false_failures = sum(not r.as_expected for r in correct)
+    lines = []
+    for r in results:
+        mark = "ok " if r.as_expected else "BAD"
+        detail = ("fails " + ", ".join(r.failed_cells)) if r.failed_cells else "passes every grader"
+        if r.variant.kind == "wrong" and r.variant.fails and not r.as_expected:
+            detail += f" (expected to fail exactly {', '.join(r.variant.fails)})"
+        lines.append(f"{mark} {r.variant.label:<55} {detail}")
+        if not r.as_expected and r.variant.kind == "correct":
+            lines += [f"      - {m}" for m in r.messages[:5]]
+    kill_rate = killed / len(wrong) if wrong else 1.0
+    fail_rate = false_failures / len(correct) if correct else 0.0
+    lines.append(f"kill rate {killed}/{len(wrong)} = {kill_rate:.0%}; "
+                 f"false failures {false_failures}/{len(correct)} = {fail_rate:.0%}")
+    return "\n".join(lines), all(r.as_expected for r in results)

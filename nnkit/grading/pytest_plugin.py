@@ -79,9 +79,14 @@ def pytest_collection_modifyitems(session, config, items):
     keep, drop = [], []
     for item in items:
         (keep if grader_dir in Path(str(item.path)).resolve().parents else drop).append(item)
+    cells = cell_points(read_notebook(grading.source_notebook))
     for item in keep:
-        if item.get_closest_marker("grade_cell") is None:
+        marker = item.get_closest_marker("grade_cell")
+        if marker is None:
             raise pytest.UsageError(f"{item.nodeid} has no @pytest.mark.grade_cell(...): every grader must score a cell")
+        if marker.args[0] not in cells:
+            raise pytest.UsageError(f"{item.nodeid} scores cell '{marker.args[0]}', which is not a hidden-grader "
+                                    f"cell of {grading.source_notebook}")
     if drop:
         config.hook.pytest_deselected(items=drop)
     items[:] = keep

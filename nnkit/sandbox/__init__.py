@@ -98,6 +98,9 @@ def _gpu_devices() -> list[str]:
 def _env_args() -> list[str]:
     args = ["--clearenv"]
     for k, v in os.environ.items():
+        if k == "JPY_PARENT_PID":  # outside pid is meaningless in our pid namespace (ipykernel
+            v = "1"                # would see ppid 1 and quit); 1 = "don't poll", and
+                                   # --die-with-parent already ends us with the client
         if any(k == a or (a.endswith("*") and k.startswith(a[:-1])) for a in ENV_ALLOW):
             args += ["--setenv", k, v]
     return args

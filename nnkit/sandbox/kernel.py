@@ -58,19 +58,32 @@ def _sweep_stale(tmp: Path) -> None:
             pass
 
 
+def _client_cwd() -> str:
+    """cwd of the process that started us (the Jupyter client).
+
+    jupyter_client's default ipc address is the *relative* path "kernel-ipc",
+    which the client resolves against its own cwd, not the kernel's."""
+    try:
+        return os.readlink(f"/proc/{os.getppid()}/cwd")
+    except OSError:
+        return os.getcwd()
+
+
 def _paths(var: str) -> list[Path]:
     return [Path(p) for p in os.environ.get(var, "").split(os.pathsep) if p]
 
 
-def build_argv(connection_file: str) -> list[str]:
-    """The sandboxed ipykernel command line (creates the socket dir/symlinks)."""
+def build_argv(connection_file: str, extra: list[str] = ()) -> list[str]:
+    """The sandboxed ipykernel command line (creates the socket dir/symlinks).
+
+    ``extra`` (e.g. nbclient's ``--HistoryManager.hist_file=:memory:``) goes to ipykernel."""
     conn_path = Path(connection_file).resolve()
     conn = json.loads(conn_path.read_text())
     cwd = Path.cwd().resolve()
     limits = Limits(**json.loads(os.environ.get("NNKIT_SANDBOX_LIMITS") or "{}"))
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f"]
     if not bwrap_available():  # warned already; limits only, any transport works
-        return sandbox_argv(kernel + [str(conn_path)], limits=limits)
+        return sandbox_argv(kernel + [str(conn_path), *extra], limits=limits)
     if conn.get("transport") != "ipc":
         sys.exit("nnkit-sandbox kernel: the sandbox has no network, so the kernel needs ZMQ "
                  "ipc transport. Set c.KernelManager.transport = 'ipc' (nbgrader_config.py / "
@@ -83,26 +96,27 @@ def build_argv(connection_file: str) -> list[str]:
     tmp = Path(tempfile.gettempdir())
     _sweep_stale(tmp)
     sock_dir = Path(tempfile.mkdtemp(prefix=f"nnkit-kernel-{os.getpid()}-", dir=tmp))
-    client_ip = Path(conn["ip"]) if os.path.isabs(conn["ip"]) else cwd / conn["ip"]
+    client_ip = Path(_client_cwd(), conn["ip"])  # no-op if ip is absolute
     for key in PORTS:
         link = Path(f"{client_ip}-{conn[key]}")
         if link.is_symlink():
             link.unlink()
         link.symlink_to(f"{sock_dir}/ipc-{conn[key]}")
     inner = sock_dir / "connection.json"
-    inner.write_text(json.dumps({**conn, "ip": str(sock_dir / "ipc")}))
+    with os.fdopen(os.open(inner, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:  # holds the key
+        json.dump({**conn, "ip": str(sock_dir / "ipc")}, f)
     hidden = [conn_path.parent, Path.home(), *_paths("NNKIT_SANDBOX_HIDE")]
     if course is not None:
         hidden.append(course)
-    return sandbox_argv(kernel + [str(inner)], writable=[cwd, sock_dir], hidden=hidden,
+    return sandbox_argv(kernel + [str(inner), *extra], writable=[cwd, sock_dir], hidden=hidden,
                         limits=limits, readonly=_paths("NNKIT_SANDBOX_READONLY"))
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description="ipykernel inside the nnkit sandbox")
     p.add_argument("-f", dest="connection_file", required=True)
-    args = p.parse_args(argv)
-    cmd = build_argv(args.connection_file)
+    args, extra = p.parse_known_args(argv)
+    cmd = build_argv(args.connection_file, extra)
     os.execv(cmd[0], cmd)
 
 

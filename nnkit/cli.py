@@ -1,0 +1,125 @@
+"""`nnkit` command line: the kit's jobs for instructors and its own checks.
+
+    nnkit demo         release, three submissions, autograde, feedback, export, score table
+    nnkit grade NB     run the hidden graders on one notebook (as autograde does)
+    nnkit mutants      kill rate of the mutant bank, false failures of the correct variants
+    nnkit calibrate    measure every behavioural claim over N seeds -> calibration/<device>.md
+    nnkit solutions    execute the reference solutions -> solutions/<assignment>.ipynb
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from nnkit.grading.course import Course, CourseProblem
+from nnkit.grading.notebook import NotebookProblem
+
+
+def _course(args) -> Course:
+    return Course(Path(args.course).resolve()) if args.course else Course.containing(Path.cwd())
+
+
+def _assignments(course: Course, args) -> list[str]:
+    return args.assignment or course.assignments()
+
+
+def cmd_grade(args) -> int:
+    from nnkit.grading.results import summarise
+    from nnkit.grading.runner import run_graders
+
+    course = _course(args)
+    notebook = Path(args.notebook)
+    assignment = args.assignment[0] if args.assignment else course.infer_assignment(notebook)
+    run = run_graders(course, assignment, notebook, device=args.device)
+    print(f"{assignment}: {run.status} in {run.seconds:.1f} s on {run.device}")
+    print(summarise(run.cells))
+    return 0
+
+
+def cmd_mutants(args) -> int:
+    from nnkit.variants import check_all, discover, report
+
+    course = _course(args)
+    variants = discover(course.root / "tests" / "variants", args.assignment)
+    text, ok = report(check_all(course, variants, args.device, args.workers))
+    print(text)
+    return 0 if ok else 1
+
+
+def cmd_calibrate(args) -> int:
+    from nnkit.calibration import calibrate, write_report
+    from nnkit.grading.checks import pick_device
+
+    course = _course(args)
+    device = pick_device(args.device)
+    results = calibrate(course, _assignments(course, args), args.seeds, device)
+    path = write_report(results, course.root / "calibration", device)
+    print(path.read_text())
+    broken = [r for r in results if not r.holds]
+    for r in broken:
+        print(f"CLAIM DOES NOT HOLD: {r.assignment}: {r.claim} ({r.holds_on}/{r.seeds} seeds)")
+    return 1 if broken else 0
+
+
+def cmd_solutions(args) -> int:
+    from nnkit.solutions import execute_solutions
+
+    course = _course(args)
+    for assignment in _assignments(course, args):
+        path, seconds = execute_solutions(course, assignment)
+        print(f"{assignment}: ran in {seconds:.1f} s -> {path}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from nnkit.demo import run_demo
+
+    return run_demo(_course(args), assignment=(args.assignment or ["ps1_learning_rates"])[0])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="nnkit", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--course", help="course folder (default: found above the current folder)")
+    parser.add_argument("--mnist-root", help="folder with the MNIST IDX files (sets $MNIST_ROOT)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("grade", help="run the hidden graders on one notebook")
+    p.add_argument("notebook")
+    p.add_argument("--assignment", action="append")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("mutants", help="kill rate of the mutant bank")
+    p.add_argument("--assignment", action="append")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--workers", type=int, default=2)
+    p.set_defaults(func=cmd_mutants)
+
+    p = sub.add_parser("calibrate", help="measure the behavioural claims")
+    p.add_argument("--assignment", action="append")
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("solutions", help="execute the reference solutions into solutions/")
+    p.add_argument("--assignment", action="append")
+    p.set_defaults(func=cmd_solutions)
+
+    p = sub.add_parser("demo", help="the whole nbgrader pipeline on three submissions")
+    p.add_argument("--assignment", action="append")
+    p.set_defaults(func=cmd_demo)
+
+    args = parser.parse_args(argv)
+    if args.mnist_root:
+        os.environ["MNIST_ROOT"] = str(Path(args.mnist_root).resolve())
+    try:
+        return args.func(args)
+    except (CourseProblem, NotebookProblem) as problem:
+        print(f"nnkit: {problem}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,13 @@
+"""Forgets optimizer.zero_grad(), so gradients pile up across steps."""
+# fails: hidden_train
+# %% train
+def train(model, x, y, lr, steps=200, momentum=0.0):
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    criterion = torch.nn.MSELoss()
+    losses = []
+    for _ in range(steps):
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
