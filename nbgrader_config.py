@@ -14,9 +14,6 @@ from nnkit.grading.preprocessor import RunHiddenGraders
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
 c.CourseDirectory.course_id = "nn-best-practices"
-c.CourseDirectory.db_assignments = [
-    {"name": "ps1_learning_rates"},
-]
 
 c.Autograde.autograde_preprocessors = [
     Execute,
@@ -33,3 +30,13 @@ c.RunHiddenGraders.per_test_timeout = 300
 c.RunHiddenGraders.device = "auto"
 
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ClearMarkScheme, CSSHTMLHeaderPreprocessor]
+
+# Student notebooks run in a sandboxed kernel (bubblewrap: read-only file system, course folder
+# hidden, no network, resource limits); see nnkit/sandbox. The kernel talks over ZMQ ipc sockets
+# because it has no network namespace.
+from nnkit.sandbox import ensure_kernelspec  # noqa: E402
+
+ensure_kernelspec()
+c.Execute.kernel_name = "nnkit-sandbox"
+c.KernelManager.transport = "ipc"
+c.RunHiddenGraders.sandbox = True

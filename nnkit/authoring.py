@@ -11,8 +11,8 @@ The kit's conventions, which the graders and nbgrader rely on:
 * `question(grade_id, points, text, mark_scheme)`: a manually graded task whose
   mark scheme nbgrader strips from the release (and the kit from feedback),
   followed by an `answer()` cell for the student;
-* `check(...)`: a quick visible sanity check; never graded, so a student who
-  tampers with it gains nothing.
+* `check(...)`: a quick visible sanity check, a 0-point test cell: `nbgrader validate`
+  reports it, and a student who tampers with it gains nothing.
 """
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def solution(source: str, grade_id: str, module: bool = True):
 
 def check(source: str, grade_id: str):
     cell = new_code_cell(source.strip())
-    cell.metadata = {"nbgrader": _meta(grade_id, locked=True), "tags": ["visible-check"],
+    cell.metadata = {"nbgrader": _meta(grade_id, grade=True, locked=True, points=0), "tags": ["visible-check"],
                      "editable": False, "deletable": False}
     return cell
 

@@ -103,7 +103,10 @@ def check_variant(course, variant: Variant, device: str = "auto") -> VariantResu
     with tempfile.TemporaryDirectory(prefix="nnkit-variant-") as tmp:
         path = Path(tmp) / course.source_notebook(variant.assignment).name
         nbformat.write(nb, str(path))
-        run = run_graders(course, variant.assignment, path, device=device, timeout=600, per_test_timeout=120)
+        # A declared `fails:` list is checked exactly, so every grader must run; otherwise
+        # the first failure is enough to count the mutant as caught.
+        run = run_graders(course, variant.assignment, path, device=device, timeout=600, per_test_timeout=120,
+                          first_failure_only=variant.kind == "wrong" and not variant.fails)
     failed = sorted(gid for gid, cell in run.cells.items() if not cell.ok)
     messages = [m for cell in run.cells.values() for m in cell.messages]
     return VariantResult(variant, failed, run.status, messages)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,8 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import nbformat
+
 from nnkit.grading.course import Course
-from nnkit.grading.notebook import read_notebook
+from nnkit.grading.notebook import is_solution, read_notebook
 from nnkit.grading.results import CellScore, cell_points, score_cells
 
 OUTPUT_TAIL_BYTES = 4000
@@ -55,11 +58,22 @@ def _fail_all(points: dict[str, float], message: str) -> dict[str, CellScore]:
     return {gid: CellScore(gid, pts, messages=[message]) for gid, pts in points.items()}
 
 
-def pytest_command(course: Course, assignment: str, submission: Path, report: Path,
+def given_cells_only(source_notebook: Path, destination: Path) -> None:
+    """Copy the source notebook without its solutions: all the graders need from it
+    are the given cells and the hidden cells' points, and the student's code runs
+    in the same process."""
+    nb = read_notebook(source_notebook)
+    for cell in nb.cells:
+        if is_solution(cell):
+            cell.source = ""
+    nbformat.write(nb, str(destination))
+
+
+def pytest_command(course: Course, assignment: str, submission: Path, source: Path, report: Path,
                    device: str = "auto", per_test_timeout: int = 300, first_failure_only: bool = False) -> list[str]:
     argv = [sys.executable, "-m", "pytest", str(course.grader_dir(assignment)),
             "--submission", str(submission), "--assignment", assignment,
-            "--source-notebook", str(course.source_notebook(assignment)),
+            "--source-notebook", str(source),
             "--grader-report", str(report), "--grader-device", device,
             "--rootdir", str(course.root / "grader_tests"),
             "-p", "no:cacheprovider", "-q", "--no-header", "-rN",
@@ -71,20 +85,26 @@ def pytest_command(course: Course, assignment: str, submission: Path, report: Pa
 
 def run_graders(course: Course, assignment: str, submission: Path, *, timeout: float = 900,
                 per_test_timeout: int = 300, device: str = "auto", first_failure_only: bool = False,
-                wrap: Callable[[list[str], Path], list[str]] | None = None) -> GraderRun:
+                wrap: Callable[[list[str], Path, list[Path]], list[str]] | None = None) -> GraderRun:
     """Grade `submission` (a notebook) with `grader_tests/<assignment>`.
 
-    `wrap(argv, workdir)` may return a sandboxed command line for the pytest process.
+    `wrap(argv, workdir, readable)` may return a sandboxed command line for the pytest
+    process (see `nnkit.sandbox.grader_wrapper`).
     """
     points = cell_points(read_notebook(course.source_notebook(assignment)))
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="nnkit-grade-") as tmp:
         work = Path(tmp)
         report, log = work / "report.json", work / "pytest.log"
-        argv = pytest_command(course, assignment, Path(submission).resolve(), report,
-                              device, per_test_timeout, first_failure_only)
+        # A private copy: the sandboxed process sees only its work folder.
+        copy, source = work / Path(submission).name, work / "given_cells.ipynb"
+        shutil.copyfile(submission, copy)
+        given_cells_only(course.source_notebook(assignment), source)
+        argv = pytest_command(course, assignment, copy, source, report, device, per_test_timeout, first_failure_only)
         if wrap:
-            argv = wrap(argv, work)
+            graders = course.root / "grader_tests"
+            argv = wrap(argv, work, [course.grader_dir(assignment), graders / "conftest.py",
+                                     course.root / "nbgrader_config.py"])
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
         with open(log, "wb") as out:
             proc = subprocess.Popen(argv, cwd=work, stdout=out, stderr=subprocess.STDOUT,

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-__all__ = ["Limits", "bwrap_available", "sandbox_argv", "install_kernelspec", "KERNEL_NAME"]
+__all__ = ["Limits", "bwrap_available", "sandbox_argv", "grader_wrapper", "install_kernelspec", "ensure_kernelspec", "KERNEL_NAME"]
 
 KERNEL_NAME = "nnkit-sandbox"
 BWRAP = shutil.which("bwrap") or "/usr/bin/bwrap"
@@ -49,7 +49,7 @@ GiB, MiB = 1 << 30, 1 << 20
 ENV_ALLOW = ("PATH", "HOME", "LANG", "LANGUAGE", "TERM", "TZ", "USER", "LOGNAME", "SHELL",
              "VIRTUAL_ENV", "MPLBACKEND", "PYTHONHASHSEED", "PYTHONUNBUFFERED",
              "PYTHONDONTWRITEBYTECODE", "LC_*", "CUDA_*", "NVIDIA_*", "OMP_*", "MKL_*",
-             "OPENBLAS_*", "TORCH_*", "PYTORCH_*", "JPY_*", "NNKIT_*")
+             "OPENBLAS_*", "TORCH_*", "PYTORCH_*", "JPY_*", "NNKIT_*", "MNIST_ROOT")
 
 
 @dataclass
@@ -147,6 +147,21 @@ def sandbox_argv(argv: Sequence[str | os.PathLike], *, writable: Iterable[Path] 
     return [sys.executable, "-I", str(_RUN_PY), "--limits-json", limits.to_json(), "--", *cmd]
 
 
+def grader_wrapper(course_root: Path, limits: Limits | None = None):
+    """A `wrap(argv, workdir, readable)` for `nnkit.grading.runner.run_graders`.
+
+    The pytest process that imports the student's code sees the file system
+    read-only with the course folder hidden (gradebook, source/, other students'
+    work) except the `readable` grader files it needs, writes only to its own
+    work folder, and has no network.
+    """
+    course_root = Path(course_root).resolve()
+
+    def wrap(argv: list[str], workdir: Path, readable: list[Path]) -> list[str]:
+        return sandbox_argv(argv, writable=[workdir], hidden=[course_root], readonly=readable, limits=limits)
+    return wrap
+
+
 def install_kernelspec(prefix: str | os.PathLike | None = None, user: bool = False) -> str:
     """Install the ``nnkit-sandbox`` kernel spec (e.g. ``prefix=sys.prefix``).
 
@@ -165,3 +180,16 @@ def install_kernelspec(prefix: str | os.PathLike | None = None, user: bool = Fal
         (Path(tmp) / "kernel.json").write_text(json.dumps(spec, indent=1))
         return KernelSpecManager().install_kernel_spec(
             tmp, KERNEL_NAME, user=user, prefix=None if prefix is None else str(prefix))
+
+
+def ensure_kernelspec() -> None:
+    """Install the sandbox kernel into this environment unless it is already there."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+        if spec.argv and Path(spec.argv[0]).resolve() == Path(sys.executable).resolve():
+            return
+    except NoSuchKernel:
+        pass
+    install_kernelspec(prefix=sys.prefix)

@@ -1,5 +1,5 @@
 """Forgets optimizer.zero_grad(), so gradients pile up across steps."""
-# fails: hidden_train
+# fails: hidden_train, hidden_lr_regimes
 # %% train
 def train(model, x, y, lr, steps=200, momentum=0.0):
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)

@@ -1,0 +1,159 @@
+"""Hidden graders for `load_mnist` and `ClassificationModel`."""
+import os
+
+import pytest
+import torch
+
+from nnkit.grading.checks import close, expect, real_tensor, seed_everything
+from ps2_reference import mnist_raw, normalise
+
+_relu, _linear = torch.relu, torch.nn.functional.linear
+_DataLoader = torch.utils.data.DataLoader
+BATCH = 64  # 60000 = 937 * 64 + 32 and 10000 = 156 * 64 + 16: both last batches are smaller
+
+
+@pytest.fixture(scope="module")
+def loaded(submission):
+    mnist_raw()  # a clear setup message if the graders cannot see MNIST
+    result = submission.load_mnist(BATCH)
+    expect(isinstance(result, tuple) and len(result) == 6,
+           "load_mnist should return a tuple (data_loaders, dataset_sizes, height, width, channels, classes).")
+    return result
+
+
+def _loaders(loaded):
+    data_loaders = loaded[0]
+    expect(isinstance(data_loaders, dict) and sorted(data_loaders) == ["test", "train"],
+           "data_loaders should be a dict with the keys 'train' and 'test'.")
+    for phase in ("train", "test"):
+        expect(isinstance(data_loaders[phase], _DataLoader), f"data_loaders['{phase}'] should be a torch.utils.data.DataLoader.")
+    return data_loaders["train"], data_loaders["test"]
+
+
+def _batch(batch, what):
+    expect(isinstance(batch, (tuple, list)) and len(batch) == 2, f"{what} should yield (x, y) pairs.")
+    return real_tensor(batch[0], f"x from {what}"), real_tensor(batch[1], f"y from {what}")
+
+
+@pytest.mark.grade_cell("hidden_load_mnist")
+def test_sizes_and_shapes(loaded):
+    _, sizes, height, width, channels, classes = loaded
+    expect(isinstance(sizes, dict) and sorted(sizes) == ["test", "train"], "dataset_sizes should be a dict with the keys 'train' and 'test'.")
+    for phase, n in (("train", 60000), ("test", 10000)):
+        value = sizes[phase]
+        expect(type(value) is int and value == n,
+               f"dataset_sizes['{phase}'] should be the number of samples in the {phase} set, as an int.")
+    for name, value, want in (("height", height, 28), ("width", width, 28), ("channels", channels, 1), ("classes", classes, 10)):
+        expect(type(value) is int, f"{name} should be a Python int, got {type(value).__name__}.")
+        expect(value == want, f"{name} is {value}, which is not right for MNIST.")
+
+
+@pytest.mark.grade_cell("hidden_load_mnist")
+def test_test_loader_is_ordered_and_normalised(loaded):
+    _, test = _loaders(loaded)
+    _, _, images, labels = mnist_raw()
+    expect(test.batch_size == BATCH, f"load_mnist({BATCH}): the test loader's batch_size is not {BATCH}.")
+    xs, ys, sizes = [], [], []
+    for batch in test:
+        x, y = _batch(batch, "the test loader")
+        xs.append(x), ys.append(y), sizes.append(x.shape[0])
+    expect(sum(sizes) == 10000, f"The test loader yielded {sum(sizes)} samples instead of 10000 (is drop_last set?).")
+    expect(sizes[:-1] == [BATCH] * (len(sizes) - 1) and sizes[-1] == 10000 % BATCH,
+           f"load_mnist({BATCH}): the test batches do not all hold {BATCH} samples (except the last).")
+    x, y = torch.cat(xs), torch.cat(ys)
+    expect(tuple(x.shape) == (10000, 1, 28, 28) and x.dtype == torch.float32,
+           f"Test images should be float32 of shape (n, 1, 28, 28); got {x.dtype} of shape (n, {', '.join(map(str, x.shape[1:]))}).")
+    expect(torch.equal(y.long(), labels), "The test loader does not give the test labels in their original order: it should not shuffle.")
+    expect(close(x, normalise(images), rtol=0, atol=1e-5),
+           f"The test images are not ToTensor() followed by Normalize((0.1307,), (0.3081,)): over the whole test "
+           f"set yours have mean {x.mean():.3f} and std {x.std():.3f}.")
+
+
+@pytest.mark.grade_cell("hidden_load_mnist")
+def test_train_set_is_normalised(loaded):
+    train, _ = _loaders(loaded)
+    images, labels, _, _ = mnist_raw()
+    expect(len(train.dataset) == 60000, "The training loader's dataset should hold all 60000 training images.")
+    for index in (0, 12345, 59999):
+        x, y = train.dataset[index]
+        x = real_tensor(x, "a training image")
+        expect(int(y) == int(labels[index]), "The training loader's dataset does not hold the MNIST training set in order.")
+        expect(close(x, normalise(images[index:index + 1])[0], rtol=0, atol=1e-5),
+               f"Training image {index} is not ToTensor() followed by Normalize((0.1307,), (0.3081,)) "
+               f"(yours has mean {x.mean():.3f}, std {x.std():.3f}). Both sets need the same transform.")
+
+
+@pytest.mark.grade_cell("hidden_load_mnist")
+def test_train_loader_shuffles(loaded):
+    train, _ = _loaders(loaded)
+    images, _, _, _ = mnist_raw()
+    expect(train.batch_size == BATCH and train.drop_last is False,
+           f"load_mnist({BATCH}): the training loader should have batch_size {BATCH} and keep every sample.")
+    expect(len(train) == -(-60000 // BATCH), "The training loader does not cover all 60000 samples in batches of the given size.")
+    seed_everything(0)
+    x1, y1 = _batch(next(iter(train)), "the training loader")
+    x2, y2 = _batch(next(iter(train)), "the training loader")
+    expect(tuple(x1.shape) == (BATCH, 1, 28, 28), f"A training batch should have shape ({BATCH}, 1, 28, 28), got {tuple(x1.shape)}.")
+    expect(not close(x1, normalise(images[:BATCH]), rtol=0, atol=1e-4) and not torch.equal(x1, x2),
+           "The training loader gives the same first batch every epoch: it should shuffle.")
+
+
+@pytest.mark.grade_cell("hidden_load_mnist")
+def test_root_is_used(submission, monkeypatch, tmp_path):
+    folder = os.environ.get("MNIST_ROOT")
+    if not folder:
+        mnist_raw()
+        raise AssertionError("Grading setup problem (not your code): set MNIST_ROOT to run this check.")
+    monkeypatch.delenv("MNIST_ROOT")
+    monkeypatch.setenv("NNKIT_DATA_CACHE", str(tmp_path / "cache"))  # nothing cached: only `root` can find MNIST
+    try:
+        result = submission.load_mnist(1000, root=folder)
+    except Exception as error:
+        raise AssertionError(f"load_mnist(1000, root=<a folder with MNIST>) failed with $MNIST_ROOT unset "
+                             f"({type(error).__name__}). Pass `root` to mnist_location.") from None
+    expect(isinstance(result, tuple) and len(result) == 6, "load_mnist should return a 6-tuple.")
+    expect(isinstance(result[1], dict) and result[1].get("test") == 10000,
+           "load_mnist(1000, root=...) did not load the 10000 test images from `root`.")
+
+
+def _linears(model):
+    return [m for m in model.modules() if type(m) is torch.nn.Linear]
+
+
+CONFIGS = [(28, 28, 1, 10), (8, 6, 3, 5)]
+
+
+@pytest.mark.grade_cell("hidden_model")
+@pytest.mark.parametrize("config", CONFIGS)
+def test_model_layers(submission, config):
+    height, width, channels, classes = config
+    model = submission.ClassificationModel(height, width, channels, classes)
+    expect(isinstance(model, torch.nn.Module), "ClassificationModel(...) should be a torch.nn.Module.")
+    shapes = [tuple(layer.weight.shape) for layer in _linears(model)]
+    want = [(200, height * width * channels), (100, 200), (classes, 100)]
+    expect(shapes == want, f"ClassificationModel{config} should have Linear layers "
+           f"{height * width * channels}→200→100→{classes}; found weight shapes {shapes}.")
+    expect(all(layer.bias is not None for layer in _linears(model)), "Every Linear layer should have a bias.")
+
+
+@pytest.mark.grade_cell("hidden_model")
+@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("batch", [1, 7])
+def test_model_forward(submission, device, config, batch):
+    height, width, channels, classes = config
+    seed_everything(batch)
+    model = submission.ClassificationModel(height, width, channels, classes).to(device)
+    layers = _linears(model)
+    expect(len(layers) == 3, f"ClassificationModel should have exactly 3 Linear layers, found {len(layers)}.")
+    x = torch.randn(batch, channels, height, width, device=device)
+    out = real_tensor(model(x), "the model's output")
+    expect(tuple(out.shape) == (batch, classes),
+           f"For input of shape {tuple(x.shape)} the output should have shape ({batch}, {classes}), got {tuple(out.shape)}.")
+    h = x.reshape(batch, -1)
+    for i, layer in enumerate(layers):
+        h = _linear(h, layer.weight, layer.bias)
+        if i < 2:
+            h = _relu(h)
+    expect(close(out, h.detach(), rtol=1e-5, atol=1e-5),
+           f"ClassificationModel{config}'s output is not fc3(relu(fc2(relu(fc1(flatten(x)))))): check the "
+           "flattening (all of channels, height and width), the ReLUs, and that the output is raw logits (no softmax).")

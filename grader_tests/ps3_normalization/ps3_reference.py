@@ -1,0 +1,192 @@
+"""Trusted pieces the ps3 graders and claims use (never shown to students).
+
+Everything torch-side is captured at import time, before a submission is loaded.
+"""
+from __future__ import annotations
+
+import math
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.overrides import TorchFunctionMode
+
+from nnkit.grading.checks import expect
+
+_batch_norm = F.batch_norm
+_max_pool2d = F.max_pool2d
+_avg_pool2d = F.avg_pool2d
+_pad = F.pad
+_getframe = sys._getframe
+
+SEEDS = (0, 1, 2)
+
+# Library calls that would do the exercise for the student.
+FORBIDDEN = {
+    "batchnorm": {"batch_norm", "native_batch_norm", "instance_norm", "layer_norm", "group_norm",
+                  "_batch_norm_impl_index", "_native_batch_norm_legit"},
+    "dropout": {"dropout", "alpha_dropout", "feature_dropout", "feature_alpha_dropout", "dropout1d",
+                "dropout2d", "dropout3d", "native_dropout"},
+    "dropblock": {"dropout", "dropout2d", "feature_dropout", "native_dropout"},
+}
+_TORCHVISION_DROPBLOCK = ("torchvision", "drop_block")
+
+
+class _CallRecorder(TorchFunctionMode):
+    """Records the torch functions a forward pass calls (and calls from torchvision's DropBlock)."""
+
+    def __init__(self):
+        super().__init__()
+        self.names = set()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.names.add(getattr(func, "__name__", ""))
+        frame = _getframe(1)
+        depth = 0
+        while frame is not None and depth < 12:
+            filename = frame.f_code.co_filename
+            if all(part in filename for part in _TORCHVISION_DROPBLOCK):
+                self.names.add("torchvision.ops.drop_block2d")
+            frame, depth = frame.f_back, depth + 1
+        return func(*args, **(kwargs or {}))
+
+
+def calls_made(fn):
+    """(result of fn(), set of torch function names fn called)."""
+    with _CallRecorder() as recorder:
+        result = fn()
+    return result, recorder.names
+
+
+def expect_own_code(names, kind, what):
+    used = sorted(names & (FORBIDDEN[kind] | {"torchvision.ops.drop_block2d"}))
+    expect(not used, f"{what} calls PyTorch's own {', '.join(used)}: write the computation yourself "
+                     "with tensor operations.")
+
+
+# ---------------------------------------------------------------- reference layers
+class ReferenceBatchNorm1d(nn.Module):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
+        self.register_buffer("running_mean", torch.zeros(num_features))
+        self.register_buffer("running_var", torch.ones(num_features))
+
+    def forward(self, x):
+        return _batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                           self.training, self.momentum, self.eps)
+
+
+class ReferenceDropout(nn.Module):
+    def __init__(self, p=0.5):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        if self.p == 1:
+            return x * 0.0
+        keep = (torch.rand_like(x) >= self.p).to(x.dtype)
+        return x * keep / (1 - self.p)
+
+
+class ReferenceDropBlock2d(nn.Module):
+    def __init__(self, drop_prob, block_size):
+        super().__init__()
+        self.drop_prob, self.block_size = drop_prob, block_size
+
+    def forward(self, x):
+        if not self.training or self.drop_prob == 0:
+            return x
+        n, c, h, w = x.shape
+        k = self.block_size
+        gamma = dropblock_gamma(self.drop_prob, k, h, w)
+        seeds = torch.bernoulli(torch.full((n, c, h - k + 1, w - k + 1), gamma, dtype=x.dtype, device=x.device))
+        blocks = _max_pool2d(_pad(seeds, [k // 2] * 4), kernel_size=k, stride=1, padding=k // 2)
+        mask = 1 - blocks
+        kept = mask.sum()
+        if kept.item() == 0:
+            return x * 0.0
+        return x * mask * (mask.numel() / kept)
+
+
+# ---------------------------------------------------------------- DropBlock maths
+def dropblock_gamma(drop_prob, k, h, w):
+    return drop_prob / k ** 2 * h * w / ((h - k + 1) * (w - k + 1))
+
+
+def _cover_counts(k, size):
+    """For each position r of a side of length `size`, how many valid block starts i in
+    [0, size - k] have a block (i .. i+k-1) covering r."""
+    return [sum(1 for i in range(size - k + 1) if i <= r <= i + k - 1) for r in range(size)]
+
+
+def dropblock_expected_rate(drop_prob, k, h, w):
+    """Exact expected fraction of dropped units of one (h, w) map."""
+    gamma = dropblock_gamma(drop_prob, k, h, w)
+    rows, cols = _cover_counts(k, h), _cover_counts(k, w)
+    kept = sum((1 - gamma) ** (a * b) for a in rows for b in cols) / (h * w)
+    return 1 - kept
+
+
+def dropblock_rate_sigma(drop_prob, k, h, w, maps):
+    """Upper bound (Efron-Stein) on the standard deviation of the dropped fraction over `maps`
+    independent (h, w) maps: every seed changes at most k*k of the maps*h*w units."""
+    gamma = dropblock_gamma(drop_prob, k, h, w)
+    return k * math.sqrt(drop_prob * (1 - gamma) / (maps * h * w))
+
+
+def full_square_cover(zero, k):
+    """Boolean tensor: the units of `zero` (N, C, H, W, bool) covered by some k x k square
+    lying entirely inside the map whose units are all in `zero`."""
+    z = zero.double()
+    full = (_avg_pool2d(z, kernel_size=k, stride=1) > 1 - 1e-9).double()
+    covered = _max_pool2d(_pad(full, [k - 1] * 4), kernel_size=k, stride=1)
+    return covered > 0.5
+
+
+# ---------------------------------------------------------------- statistical protocols
+# The graders and claims.py run exactly these; claims.py measures them with the reference
+# solution over 10 seeds (calibration/), the graders hold the student's layer to them.
+DROPOUT_RATES = (0.1, 0.25, 0.5, 0.8)
+DROPOUT_SHAPE = (40, 50, 10, 10)  # 200,000 units, 4-D to check that any shape works
+
+
+def dropout_statistics(layer, p, seed):
+    """Run `layer` (training mode) once on a positive input; return a dict of
+    z-scores: share of zeros vs p, output mean vs input mean; and the output."""
+    torch.manual_seed(seed)
+    x = torch.rand(DROPOUT_SHAPE, dtype=torch.float64, generator=torch.Generator().manual_seed(1000 + seed)) + 0.5
+    y = layer(x)
+    n = x.numel()
+    return x, y, n
+
+
+def zero_share_z(y, p):
+    n = y.numel()
+    share = (y == 0).double().mean().item()
+    return (share - p) / math.sqrt(p * (1 - p) / n)
+
+
+def mean_z(x, y, p):
+    n = x.numel()
+    sigma = math.sqrt((x.double() ** 2).sum().item() * p / (1 - p)) / n
+    return (y.double().mean().item() - x.double().mean().item()) / sigma
+
+
+DROPBLOCK_RATE_CASES = ((0.1, 3, 16, 16), (0.3, 5, 8, 8), (0.2, 7, 20, 14), (0.25, 3, 9, 12), (0.4, 5, 16, 16))
+DROPBLOCK_MAPS = (128, 8)  # N, C: 1024 independent maps
+
+
+def dropblock_rate_z(layer, drop_prob, k, h, w, seed):
+    """(observed dropped fraction - exact expectation) / (Efron-Stein bound on its std)."""
+    torch.manual_seed(seed)
+    n, c = DROPBLOCK_MAPS
+    y = layer(torch.ones(n, c, h, w, dtype=torch.float64))
+    observed = (y == 0).double().mean().item()
+    expected = dropblock_expected_rate(drop_prob, k, h, w)
+    return (observed - expected) / dropblock_rate_sigma(drop_prob, k, h, w, n * c), observed

@@ -1,0 +1,202 @@
+"""Hidden graders for `BatchNorm1d`.
+
+Exact comparisons with torch's batch_norm (captured at import time), run in float64 so that a
+tolerance of 1e-5 is far above rounding error, on random batches whose channels have scales
+from 1e-3 to 10 (so that eps matters) and non-zero means.
+"""
+import pytest
+import torch
+import torch.nn as nn
+
+from nnkit.grading.checks import close, expect, real_tensor, seed_everything
+from ps3_reference import SEEDS, ReferenceBatchNorm1d, calls_made, expect_own_code
+
+_Tensor, _Parameter, _Module = torch.Tensor, nn.Parameter, nn.Module
+_grad = torch.autograd.grad
+_no_grad = torch.no_grad
+
+TRAIN_SETTINGS = [(1e-5, 0.1), (1e-3, 0.3)]
+
+
+def _layer(submission, channels, **kwargs):
+    layer = submission.BatchNorm1d(channels, **kwargs)
+    expect(isinstance(layer, _Module), "BatchNorm1d(...) should create a torch.nn.Module.")
+    return layer.double()
+
+
+def _tensor_attribute(layer, name):
+    value = getattr(layer, name, None)
+    expect(isinstance(value, _Tensor), f"BatchNorm1d should have a tensor attribute `{name}`.")
+    return value
+
+
+def _pair(submission, channels, generator, eps=1e-5, momentum=0.1):
+    """The student's layer and the reference, double precision, with the same random gamma and beta."""
+    layer = _layer(submission, channels, eps=eps, momentum=momentum)
+    reference = ReferenceBatchNorm1d(channels, eps=eps, momentum=momentum).double()
+    weight = torch.randn(channels, dtype=torch.float64, generator=generator) + 1
+    bias = torch.randn(channels, dtype=torch.float64, generator=generator)
+    with _no_grad():
+        for name, value in (("weight", weight), ("bias", bias)):
+            mine = _tensor_attribute(layer, name)
+            expect(tuple(mine.shape) == (channels,), f"`{name}` should have shape ({channels},), got {tuple(mine.shape)}.")
+            mine.copy_(value.to(mine.dtype))
+            getattr(reference, name).copy_(value)
+    return layer, reference
+
+
+def _batch(shape, generator, scales):
+    """Random batch; channel c has scale scales[c] and a mean of about 2 * scales[c]."""
+    view = [1, -1] + [1] * (len(shape) - 2)
+    offset = 2 * torch.randn(shape[1], dtype=torch.float64, generator=generator)
+    noise = torch.randn(shape, dtype=torch.float64, generator=generator)
+    return (noise + offset.view(view)) * scales.view(view)
+
+
+def _scales(channels, generator):
+    scales = torch.logspace(-3, 1, max(channels, 2), dtype=torch.float64)[:channels]
+    return scales[torch.randperm(channels, generator=generator)]
+
+
+def _compare_step(layer, reference, x, generator, what, check_calls=False):
+    """One forward and backward pass through both; compare output and gradients."""
+    x_mine = x.clone().requires_grad_(True)
+    x_ref = x.clone().requires_grad_(True)
+    if check_calls:
+        out, names = calls_made(lambda: layer(x_mine))
+        expect_own_code(names, "batchnorm", "BatchNorm1d")
+    else:
+        out = layer(x_mine)
+    out_t = real_tensor(out, "BatchNorm1d's output")
+    expected = reference(x_ref)
+    expect(tuple(out_t.shape) == tuple(x.shape),
+           f"{what}: the output should have the input's shape {tuple(x.shape)}, got {tuple(out_t.shape)}.")
+    expect(close(out_t, expected.detach(), rtol=1e-5, atol=1e-5),
+           f"{what}: the output differs from nn.BatchNorm1d's.")
+    weight, bias = _tensor_attribute(layer, "weight"), _tensor_attribute(layer, "bias")
+    expect(bool(out.requires_grad) and bool(weight.requires_grad) and bool(bias.requires_grad),
+           f"{what}: the output should depend differentiably on the input, weight and bias.")
+    upstream = torch.randn(x.shape, dtype=torch.float64, generator=generator)
+    grads = _grad(out, [x_mine, weight, bias], upstream, allow_unused=True)
+    expected_grads = _grad(expected, [x_ref, reference.weight, reference.bias], upstream)
+    for name, mine, ref in zip(("input", "weight", "bias"), grads, expected_grads):
+        expect(mine is not None, f"{what}: no gradient reaches the {name}.")
+        scale = max(1.0, ref.abs().max().item())
+        expect(close(real_tensor(mine, f"the {name} gradient"), ref, rtol=1e-5, atol=1e-5 * scale),
+               f"{what}: the gradient with respect to the {name} differs from nn.BatchNorm1d's.")
+
+
+def _check_running(layer, reference, what):
+    for name in ("running_mean", "running_var"):
+        mine = _tensor_attribute(layer, name)
+        expect(not bool(mine.requires_grad) and mine.grad_fn is None,
+               f"{what}: `{name}` is tracked by autograd; update it under torch.no_grad() or from detached tensors.")
+        expect(close(real_tensor(mine, name), getattr(reference, name), rtol=1e-5, atol=1e-8),
+               f"{what}: `{name}` differs from nn.BatchNorm1d's.")
+
+
+@pytest.mark.grade_cell("hidden_bn_params")
+@pytest.mark.parametrize("channels", [1, 7])
+def test_parameters_and_buffers(submission, channels):
+    layer = submission.BatchNorm1d(channels)
+    expect(isinstance(layer, _Module), "BatchNorm1d(...) should create a torch.nn.Module.")
+    params = dict(layer.named_parameters())
+    expect(set(params) == {"weight", "bias"},
+           f"BatchNorm1d's parameters should be exactly `weight` (gamma) and `bias` (beta), registered as "
+           f"nn.Parameter; found {sorted(params)[:6]}.")
+    for name, fill in (("weight", 1.0), ("bias", 0.0)):
+        value = params[name]
+        expect(isinstance(value, _Parameter), f"`{name}` should be an nn.Parameter.")
+        expect(tuple(value.shape) == (channels,), f"`{name}` should have shape ({channels},), got {tuple(value.shape)}.")
+        expect(close(value.detach(), torch.full((channels,), fill), rtol=0, atol=0),
+               f"`{name}` should be initialised to {'ones' if fill else 'zeros'}.")
+    buffers = dict(layer.named_buffers())
+    for name, fill in (("running_mean", 0.0), ("running_var", 1.0)):
+        expect(name in buffers, f"`{name}` should be registered with register_buffer (found buffers {sorted(buffers)[:6]}).")
+        value = real_tensor(buffers[name], name)
+        expect(tuple(value.shape) == (channels,), f"`{name}` should have shape ({channels},), got {tuple(value.shape)}.")
+        expect(close(value, torch.full((channels,), fill), rtol=0, atol=0),
+               f"`{name}` should be initialised to {'ones' if fill else 'zeros'}.")
+
+
+@pytest.mark.grade_cell("hidden_bn_train")
+@pytest.mark.parametrize("eps,momentum", TRAIN_SETTINGS)
+def test_training_matches_torch(submission, eps, momentum):
+    for seed in SEEDS:
+        seed_everything(seed)
+        generator = torch.Generator().manual_seed(seed)
+        channels = int(torch.randint(1, 25, (1,), generator=generator))
+        layer, reference = _pair(submission, channels, generator, eps=eps, momentum=momentum)
+        layer.train()
+        scales = _scales(channels, generator)
+        for step in range(3):
+            batch = int(torch.randint(3, 65, (1,), generator=generator))
+            x = _batch((batch, channels), generator, scales * (1 + step))
+            _compare_step(layer, reference, x, generator,
+                          f"Training mode, seed {seed}, eps={eps}, step {step}, input ({batch}, {channels})",
+                          check_calls=step == 0)
+
+
+@pytest.mark.grade_cell("hidden_bn_running")
+@pytest.mark.parametrize("momentum", [0.1, 0.5])
+def test_running_statistics(submission, momentum):
+    for seed in SEEDS:
+        seed_everything(seed)
+        generator = torch.Generator().manual_seed(100 + seed)
+        channels = int(torch.randint(1, 17, (1,), generator=generator))
+        layer, reference = _pair(submission, channels, generator, momentum=momentum)
+        layer.train()
+        scales = _scales(channels, generator)
+        for step in range(5):
+            batch = int(torch.randint(3, 12, (1,), generator=generator))
+            x = _batch((batch, channels), generator, scales * (1 + step))
+            layer(x.clone().requires_grad_(True))  # with autograd on, as in real training
+            with _no_grad():
+                reference(x)
+            _check_running(layer, reference,
+                           f"Seed {seed}, momentum={momentum}, after training step {step + 1} (batch of {batch})")
+
+
+@pytest.mark.grade_cell("hidden_bn_eval")
+@pytest.mark.parametrize("batch", [1, 9])
+def test_eval_uses_running_statistics(submission, batch):
+    for seed in SEEDS:
+        seed_everything(seed)
+        generator = torch.Generator().manual_seed(200 + seed)
+        channels = int(torch.randint(2, 17, (1,), generator=generator))
+        layer, reference = _pair(submission, channels, generator)
+        scales = _scales(channels, generator)
+        mean = torch.randn(channels, dtype=torch.float64, generator=generator) * scales
+        var = scales ** 2 * (0.5 + torch.rand(channels, dtype=torch.float64, generator=generator))
+        with _no_grad():
+            for name, value in (("running_mean", mean), ("running_var", var)):
+                _tensor_attribute(layer, name).copy_(value)
+                getattr(reference, name).copy_(value)
+        layer.eval()
+        reference.eval()
+        x = _batch((batch, channels), generator, scales)
+        _compare_step(layer, reference, x, generator, f"Evaluation mode, seed {seed}, input ({batch}, {channels})")
+        for name, value in (("running_mean", mean), ("running_var", var)):
+            expect(close(real_tensor(_tensor_attribute(layer, name), name), value, rtol=0, atol=0),
+                   f"Evaluation mode, seed {seed}: `{name}` changed; evaluation mode must not update it.")
+
+
+@pytest.mark.grade_cell("hidden_bn_3d")
+def test_three_dimensional_input(submission):
+    for seed in SEEDS:
+        seed_everything(seed)
+        generator = torch.Generator().manual_seed(300 + seed)
+        channels = int(torch.randint(1, 9, (1,), generator=generator))
+        layer, reference = _pair(submission, channels, generator, momentum=0.2)
+        scales = _scales(channels, generator)
+        layer.train()
+        for step in range(3):
+            batch, length = (int(v) for v in torch.randint(2, 9, (2,), generator=generator))
+            x = _batch((batch, channels, length), generator, scales * (1 + step))
+            what = f"(N, C, L) input ({batch}, {channels}, {length}), training mode, seed {seed}, step {step}"
+            _compare_step(layer, reference, x, generator, what)
+            _check_running(layer, reference, what)
+        layer.eval()
+        reference.eval()
+        x = _batch((3, channels, 5), generator, scales)
+        _compare_step(layer, reference, x, generator, f"(N, C, L) input (3, {channels}, 5), evaluation mode, seed {seed}")

@@ -1,0 +1,106 @@
+"""Hidden graders for `Dropout` (inverted dropout).
+
+Statistical checks use 6-standard-deviation bounds on 200,000 units (a correct layer fails one
+with probability below 1e-8; calibration/ records the z-scores the reference reaches); the
+scaling, the gradient and the edge cases are checked exactly.
+"""
+import pytest
+import torch
+import torch.nn as nn
+
+from nnkit.grading.checks import all_finite, close, expect, real_tensor, seed_everything
+from ps3_reference import DROPOUT_RATES, SEEDS, calls_made, dropout_statistics, expect_own_code, mean_z, zero_share_z
+
+_Module = nn.Module
+_grad = torch.autograd.grad
+_manual_seed = torch.manual_seed
+
+
+def _layer(submission, p, training=True):
+    layer = submission.Dropout(p)
+    expect(isinstance(layer, _Module), "Dropout(p) should create a torch.nn.Module.")
+    layer.train(training)
+    return layer
+
+
+def _output(value, x, what):
+    out = real_tensor(value, what)
+    expect(tuple(out.shape) == tuple(x.shape), f"{what} should have the input's shape {tuple(x.shape)}, got {tuple(out.shape)}.")
+    return out
+
+
+@pytest.mark.grade_cell("hidden_dropout_mask")
+@pytest.mark.parametrize("p", DROPOUT_RATES)
+def test_share_of_zeros_and_scale(submission, p):
+    for seed in SEEDS:
+        layer = _layer(submission, p)
+        (x, y, n), names = calls_made(lambda: dropout_statistics(layer, p, seed))
+        if seed == SEEDS[0]:
+            expect_own_code(names, "dropout", "Dropout")
+        y = _output(y, x, f"Dropout({p})(x)")
+        z = zero_share_z(y, p)
+        expect(abs(z) <= 6, f"Dropout({p}), seed {seed}: the share of zeros is {z:+.1f} binomial standard deviations "
+                            f"from p (allowed: 6). Each unit must be dropped with probability p.")
+        kept = y != 0
+        expect(close(y[kept], x[kept] / (1 - p), rtol=1e-6, atol=0),
+               f"Dropout({p}), seed {seed}: the kept units are not x / (1 - p).")
+        zm = mean_z(x, y, p)
+        expect(abs(zm) <= 6, f"Dropout({p}), seed {seed}: the mean of the output is {zm:+.1f} standard deviations "
+                             "from the mean of the input (allowed: 6); inverted dropout preserves the mean.")
+
+
+@pytest.mark.grade_cell("hidden_dropout_mask")
+def test_fresh_mask_and_global_seed(submission):
+    layer = _layer(submission, 0.5)
+    x = torch.rand(60, 70) + 0.5
+    _manual_seed(7)
+    first = _output(layer(x), x, "Dropout(0.5)(x)").clone()
+    second = _output(layer(x), x, "Dropout(0.5)(x)").clone()
+    expect(not close(first, second, rtol=0, atol=0),
+           "Two calls of Dropout(0.5) on the same input gave the same mask: draw a new mask on every call.")
+    _manual_seed(7)
+    again = _output(layer(x), x, "Dropout(0.5)(x)")
+    expect(close(first, again, rtol=0, atol=0),
+           "After torch.manual_seed(7) the mask was different: draw it with torch's global generator "
+           "(torch.rand_like or torch.bernoulli).")
+
+
+@pytest.mark.grade_cell("hidden_dropout_grad")
+@pytest.mark.parametrize("p", [0.3, 0.6])
+def test_gradient_through_kept_units(submission, p):
+    for seed in SEEDS:
+        seed_everything(seed)
+        layer = _layer(submission, p)
+        x = (torch.rand(50, 40, dtype=torch.float64) + 0.5).requires_grad_(True)
+        out = layer(x)
+        y = _output(out, x, f"Dropout({p})(x)")
+        expect(bool(out.requires_grad), f"Dropout({p}): the output does not depend differentiably on the input.")
+        upstream = torch.randn(x.shape, dtype=torch.float64)
+        (grad,) = _grad(out, [x], upstream, allow_unused=True)
+        expect(grad is not None, f"Dropout({p}): no gradient reaches the input.")
+        kept = (y != 0).double()
+        expect(close(real_tensor(grad, "the gradient"), upstream * kept / (1 - p), rtol=1e-6, atol=1e-12),
+               f"Dropout({p}), seed {seed}: the gradient should be 1 / (1 - p) on kept units and 0 on dropped ones.")
+
+
+@pytest.mark.grade_cell("hidden_dropout_eval")
+@pytest.mark.parametrize("p", [0.2, 0.5, 0.9])
+def test_eval_is_identity(submission, p):
+    layer = _layer(submission, p, training=False)
+    x = torch.randn(30, 40)
+    for seed in SEEDS:
+        _manual_seed(seed)
+        y = _output(layer(x), x, f"Dropout({p}) in evaluation mode")
+        expect(close(y, x, rtol=0, atol=0),
+               f"Dropout({p}) in evaluation mode changed its input: in eval mode inverted dropout is the identity "
+               "(nothing dropped, nothing scaled).")
+
+
+@pytest.mark.grade_cell("hidden_dropout_eval")
+def test_p_zero_and_p_one(submission):
+    x = torch.randn(30, 40)
+    y = _output(_layer(submission, 0.0)(x), x, "Dropout(0.0)(x)")
+    expect(close(y, x, rtol=0, atol=0), "Dropout(0.0) in training mode should return its input unchanged.")
+    y = _output(_layer(submission, 1.0)(x), x, "Dropout(1.0)(x)")
+    expect(all_finite(y), "Dropout(1.0) returned nan or inf: with p = 1 every unit is dropped; return zeros.")
+    expect(close(y, torch.zeros_like(x), rtol=0, atol=0), "Dropout(1.0) in training mode should return zeros.")

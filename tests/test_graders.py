@@ -1,0 +1,40 @@
+"""Graders tested like products: the reference passes, every known-wrong answer fails.
+
+The graders loop over several seeds themselves (at least 5 for every behavioural
+check), so one run of the reference is a run on every seed they use.
+"""
+import pytest
+
+from conftest import COURSE
+from nnkit.grading.results import summarise
+from nnkit.grading.runner import run_graders
+from nnkit.variants import check_all, discover, report
+
+ASSIGNMENTS = COURSE.assignments()
+VARIANTS = discover(COURSE.root / "tests" / "variants", ASSIGNMENTS)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_reference_solution_passes_every_grader(assignment):
+    run = run_graders(COURSE, assignment, COURSE.source_notebook(assignment))
+    assert run.status == "ok", run.detail
+    assert run.score == run.max_score > 0, summarise(run.cells)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_graded_cell_has_wrong_and_correct_variants(assignment):
+    from nnkit.grading.notebook import grade_id, is_solution, module_cells, read_notebook
+
+    graded = {grade_id(c) for c in module_cells(read_notebook(COURSE.source_notebook(assignment))) if is_solution(c)}
+    mine = [v for v in VARIANTS if v.assignment == assignment]
+    for gid in graded:
+        wrong = [v for v in mine if v.kind == "wrong" and gid in v.cells]
+        correct = [v for v in mine if v.kind == "correct" and gid in v.cells]
+        assert len(wrong) >= 3, f"{assignment}: solution cell '{gid}' has {len(wrong)} wrong variants, needs 3"
+        assert len(correct) >= 1, f"{assignment}: solution cell '{gid}' has no alternative correct variant"
+
+
+def test_mutant_bank_is_fully_killed_without_false_failures():
+    text, ok = report(check_all(COURSE, VARIANTS))
+    print(text)
+    assert ok, text

@@ -1,0 +1,83 @@
+"""The grading mechanism's pieces: module assembly, scoring, variants."""
+import copy
+
+import nbformat
+import pytest
+
+from conftest import COURSE
+from nnkit.grading.notebook import (NotebookProblem, assemble_module_source, grade_id, is_solution,
+                                    load_module, read_notebook)
+from nnkit.grading.results import score_cells
+from nnkit.variants import apply_variant, discover
+
+SOURCE = COURSE.source_notebook("ps1_learning_rates")
+
+
+def _solution(nb, gid):
+    return next(c for c in nb.cells if is_solution(c) and grade_id(c) == gid)
+
+
+def test_given_cells_come_from_the_source_not_the_submission():
+    source = read_notebook(SOURCE)
+    student = copy.deepcopy(source)
+    imports = next(c for c in student.cells if grade_id(c) == "imports")
+    imports.source = "DIVERGE_FACTOR = 1e9  # tampered"
+    code = assemble_module_source(source, student)
+    assert "tampered" not in code and "DIVERGE_FACTOR = 2.0" in code
+
+
+def test_solution_cells_come_from_the_submission_and_first_copy_wins():
+    source = read_notebook(SOURCE)
+    student = copy.deepcopy(source)
+    _solution(student, "train").source = "def train(*a, **k):\n    return 'mine'"
+    duplicate = copy.deepcopy(_solution(student, "train"))
+    duplicate.source = "def train(*a, **k):\n    return 'second copy'"
+    student.cells.append(duplicate)
+    code = assemble_module_source(source, student)
+    assert "'mine'" in code and "second copy" not in code
+
+
+def test_a_deleted_solution_cell_leaves_its_names_undefined(tmp_path):
+    source = read_notebook(SOURCE)
+    student = copy.deepcopy(source)
+    student.cells = [c for c in student.cells if grade_id(c) != "diagnose"]
+    module = load_module(assemble_module_source(source, student), tmp_path)
+    assert not hasattr(module, "diagnose") and hasattr(module, "train")
+
+
+def test_magics_are_commented_out(tmp_path):
+    source = read_notebook(SOURCE)
+    code = assemble_module_source(source, source, {"broadcast": "%matplotlib inline\n!ls\nSEED_TARGET_SHAPE = ()\nFIXED_TARGET_SHAPE = (1000, 1)"})
+    module = load_module(code, tmp_path)
+    assert module.SEED_TARGET_SHAPE == ()
+
+
+@pytest.mark.parametrize("content,needle", [("{not json", "invalid JSON"), (None, "no such notebook")])
+def test_bad_notebooks_get_a_message_naming_the_file(tmp_path, content, needle):
+    path = tmp_path / "broken.ipynb"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(NotebookProblem, match=needle) as problem:
+        read_notebook(path)
+    assert str(path) in str(problem.value)
+
+
+def test_cells_are_all_or_nothing_and_skips_earn_nothing():
+    tests = [{"cell": "a", "outcome": "passed", "message": ""},
+             {"cell": "a", "outcome": "failed", "message": "lr=1 did not diverge on seed 3."},
+             {"cell": "b", "outcome": "passed", "message": ""},
+             {"cell": "c", "outcome": "skipped", "message": "This check did not run (it was skipped)."}]
+    cells = score_cells(tests, {"a": 2, "b": 1, "c": 1, "d": 3})
+    assert (cells["a"].score, cells["b"].score, cells["c"].score, cells["d"].score) == (0, 1, 0, 0)
+    assert cells["a"].messages == ["lr=1 did not diverge on seed 3."]
+    assert "No hidden grader ran" in cells["d"].messages[0]
+
+
+def test_variants_replace_only_their_cells():
+    variant = next(v for v in discover(COURSE.root / "tests" / "variants", ["ps1_learning_rates"]) if v.name == "demo_student")
+    nb = apply_variant(SOURCE, variant.cells)
+    source = read_notebook(SOURCE)
+    changed = [grade_id(a) for a, b in zip(nb.cells, source.cells) if a.source != b.source]
+    assert sorted(changed) == sorted(variant.cells)
+    with pytest.raises(ValueError, match="no solution cell named nope"):
+        apply_variant(SOURCE, {"nope": "x = 1"})

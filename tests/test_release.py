@@ -1,0 +1,74 @@
+"""The student release: generated from source by nbgrader, and free of anything hidden."""
+import json
+import os
+import re
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from conftest import COURSE, ROOT, course_copy
+from nnkit.grading.notebook import is_solution
+
+ASSIGNMENTS = COURSE.assignments()
+HIDDEN_MARKERS = ["BEGIN SOLUTION", "END SOLUTION", "BEGIN MARK SCHEME", "END MARK SCHEME",
+                  "BEGIN HIDDEN TESTS", "grade_cell", "reference_train"]
+
+
+def solution_lines(source_nb):
+    """Substantial code lines inside the source's solution regions."""
+    lines = set()
+    for cell in source_nb.cells:
+        if not is_solution(cell):
+            continue
+        inside = False
+        for line in cell.source.splitlines():
+            if "BEGIN SOLUTION" in line or "BEGIN MARK SCHEME" in line:
+                inside = True
+            elif "END SOLUTION" in line or "END MARK SCHEME" in line:
+                inside = False
+            elif inside and len(line.strip()) > 24:
+                lines.add(line.strip())
+    return lines
+
+
+def test_every_assignment_is_released():
+    assert ASSIGNMENTS, "no assignments under source/"
+    for assignment in ASSIGNMENTS:
+        assert (ROOT / "release" / assignment).is_dir(), f"release/{assignment} missing: run `make release`"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_holds_no_solutions_hidden_tests_or_mark_schemes(assignment):
+    release = ROOT / "release" / assignment
+    files = sorted(p.name for p in release.iterdir())
+    assert files == [COURSE.source_notebook(assignment).name], f"release/{assignment} should hold only the notebook: {files}"
+    text = (release / files[0]).read_text()
+    for marker in HIDDEN_MARKERS:
+        assert marker not in text, f"release/{assignment} contains '{marker}'"
+    released_code = "\n".join(c.source for c in nbformat.read(str(release / files[0]), 4).cells)
+    source = nbformat.read(str(COURSE.source_notebook(assignment)), 4)
+    leaked = [line for line in solution_lines(source) if line in released_code]
+    assert not leaked, f"solution code leaked into release/{assignment}: {leaked[:3]}"
+    for grader in (ROOT / "grader_tests" / assignment).glob("*.py"):
+        for line in grader.read_text().splitlines():
+            if len(line.strip()) > 40 and not line.strip().startswith(("import", "from", "#")):
+                assert line.strip() not in released_code, f"grader code from {grader.name} found in the release"
+
+
+def _cells(path):
+    nb = nbformat.read(str(path), 4)
+    return [(c.cell_type, c.source, json.dumps(c.metadata, sort_keys=True)) for c in nb.cells]
+
+
+def test_committed_release_matches_nbgrader(tmp_path):
+    course = course_copy(tmp_path, with_release=False)
+    for assignment in ASSIGNMENTS:
+        done = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force"],
+                              cwd=course.root, capture_output=True, text=True,
+                              env={**os.environ, "PATH": f"{sys.prefix}/bin:" + os.environ["PATH"]})
+        assert done.returncode == 0, done.stderr[-3000:]
+        name = COURSE.source_notebook(assignment).name
+        assert _cells(course.root / "release" / assignment / name) == _cells(ROOT / "release" / assignment / name), \
+            f"release/{assignment} is stale: regenerate it with `make release`"

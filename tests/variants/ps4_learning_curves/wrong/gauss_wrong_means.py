@@ -1,0 +1,9 @@
+"""Puts the second cloud at (-2, 2) instead of (-2, -2)."""
+# fails: hidden_gauss
+# %% gauss
+def gauss_data(n_samples, noise=0.0, generator=None):
+    std = math.sqrt(0.5 + 7.0 * noise)
+    n_pos = n_samples // 2
+    pos = torch.randn(n_pos, 2, generator=generator) * std + 2.0
+    neg = torch.randn(n_samples - n_pos, 2, generator=generator) * std + torch.tensor([-2.0, 2.0])
+    return torch.cat([pos, neg]), torch.cat([torch.ones(n_pos), torch.zeros(n_samples - n_pos)])

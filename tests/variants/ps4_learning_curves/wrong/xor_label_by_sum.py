@@ -1,0 +1,8 @@
+"""Labels by the sign of x1 + x2 instead of x1 * x2."""
+# fails: hidden_xor
+# %% xor
+def xor_data(n_samples, noise=0.0, generator=None):
+    p = torch.rand(n_samples, 2, generator=generator) * 10 - 5
+    p = torch.where(p > 0, p + 0.3, p - 0.3)
+    q = p + (torch.rand(n_samples, 2, generator=generator) * 10 - 5) * noise
+    return p, (q[:, 0] + q[:, 1] >= 0).float()
