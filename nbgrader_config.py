@@ -4,27 +4,45 @@ Autograde runs each notebook, then scores the hidden-grader cells with the
 out-of-kernel pytest graders in grader_tests/<assignment>/ (RunHiddenGraders),
 before nbgrader saves the grades. Feedback strips mark schemes and hidden tests.
 """
+import os
+
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
-    AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearMarkScheme, Execute, GetGrades,
-    LimitOutput, SaveAutoGrades)
+    AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearMarkScheme, ClearOutput, DeduplicateIds,
+    GetGrades, LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 
+from nnkit.data import mnist_root
+from nnkit.grading.execute import SafeExecute
+from nnkit.grading.gradebook import ResetAutogradedOverrides, StatusCsvExport
 from nnkit.grading.preprocessor import RunHiddenGraders
+from nnkit.grading.repair import RepairCells
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
 c.CourseDirectory.course_id = "nn-best-practices"
 
+# Repair deleted, duplicated or retagged cells from source/ before nbgrader looks at them.
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    RepairCells,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    OverwriteCells,
+    CheckCellMetadata,
+]
 c.Autograde.autograde_preprocessors = [
-    Execute,
+    SafeExecute,
     ClearMetadataPreprocessor,
     LimitOutput,
     RunHiddenGraders,
     SaveAutoGrades,
+    ResetAutogradedOverrides,
     AssignLatePenalties,
     CheckCellMetadata,
 ]
-c.Execute.timeout = 300
+c.SafeExecute.timeout = 300
+c.SafeExecute.max_output_bytes = 1_000_000
+c.ExportApp.plugin_class = StatusCsvExport
 c.RunHiddenGraders.timeout = 900
 c.RunHiddenGraders.per_test_timeout = 300
 c.RunHiddenGraders.device = "auto"
@@ -37,6 +55,10 @@ c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ClearMarkScheme
 from nnkit.sandbox import ensure_kernelspec  # noqa: E402
 
 ensure_kernelspec()
-c.Execute.kernel_name = "nnkit-sandbox"
+# Sandboxed code cannot write, and cannot see the instructor's home: lay MNIST out where it can read it.
+os.environ.setdefault("NNKIT_DATA_CACHE", "/var/tmp/nnkit-data")
+if os.environ.get("MNIST_ROOT"):
+    mnist_root()
+c.SafeExecute.kernel_name = "nnkit-sandbox"
 c.KernelManager.transport = "ipc"
 c.RunHiddenGraders.sandbox = True

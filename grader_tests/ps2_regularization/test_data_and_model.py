@@ -4,7 +4,7 @@ import os
 import pytest
 import torch
 
-from nnkit.grading.checks import close, expect, real_tensor, seed_everything
+from nnkit.grading.checks import GraderFailure, close, expect, real_tensor, seed_everything
 from ps2_reference import mnist_raw, normalise
 
 _relu, _linear = torch.relu, torch.nn.functional.linear
@@ -103,13 +103,13 @@ def test_root_is_used(submission, monkeypatch, tmp_path):
     folder = os.environ.get("MNIST_ROOT")
     if not folder:
         mnist_raw()
-        raise AssertionError("Grading setup problem (not your code): set MNIST_ROOT to run this check.")
+        raise GraderFailure("Grading setup problem (not your code): set MNIST_ROOT to run this check.")
     monkeypatch.delenv("MNIST_ROOT")
     monkeypatch.setenv("NNKIT_DATA_CACHE", str(tmp_path / "cache"))  # nothing cached: only `root` can find MNIST
     try:
         result = submission.load_mnist(1000, root=folder)
     except Exception as error:
-        raise AssertionError(f"load_mnist(1000, root=<a folder with MNIST>) failed with $MNIST_ROOT unset "
+        raise GraderFailure(f"load_mnist(1000, root=<a folder with MNIST>) failed with $MNIST_ROOT unset "
                              f"({type(error).__name__}). Pass `root` to mnist_location.") from None
     expect(isinstance(result, tuple) and len(result) == 6, "load_mnist should return a 6-tuple.")
     expect(isinstance(result[1], dict) and result[1].get("test") == 10000,

@@ -24,6 +24,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer, Unicode
 
 from nnkit.grading.course import Course
+from nnkit.grading.gradebook import write_status
 from nnkit.grading.notebook import grade_id, hidden_grader_cells
 from nnkit.grading.runner import GraderRun, run_graders
 
@@ -86,4 +87,9 @@ class RunHiddenGraders(NbGraderPreprocessor):
             self.log.warning("Grader process %s for %s; its last output:\n%s", run.status, info.get("student"), run.detail)
         for cell in cells:
             cell.outputs = cell_outputs(run, grade_id(cell))
+        folder = resources.get("metadata", {}).get("path")
+        if folder:
+            execution = resources.get("nnkit", {}).get("execution", {"status": "ok", "detail": ""})
+            write_status(Path(folder), execution, {"status": run.status, "seconds": round(run.seconds, 1),
+                                                   "device": run.device})
         return nb, resources

@@ -1,0 +1,63 @@
+"""Hidden grader for the weight-decay sweep, run with the student's `run_epoch`.
+
+Protocol (calibrated in claims.py, `calibration/`): the trusted reference model, the first 20,000
+MNIST training and first 2,000 test images, SGD lr 0.01 batch 100, 2 epochs per weight decay,
+seeds 0, 1, 2. Chance level: the majority-class rate plus four binomial standard errors.
+"""
+import pytest
+
+from nnkit.grading.checks import GraderFailure, expect, real_float
+from ps2_reference import (EPOCHS, LEARNING_FLOOR, SEEDS, TEST_CHANCE_BOUND, TRAIN_CHANCE_BOUND, chance_bound,
+                           mnist_tensors, run_sweep, trusted_accuracy)
+
+
+@pytest.fixture(scope="module")
+def subsets():
+    train_x, train_y, test_x, test_y = mnist_tensors()
+    if chance_bound(train_y) < TRAIN_CHANCE_BOUND or chance_bound(test_y) < TEST_CHANCE_BOUND:
+        raise GraderFailure("Grading setup problem (not your code): the MNIST files differ from the calibrated ones.")
+    return train_x, train_y, test_x, test_y
+
+
+def _history(submission, wd, seed, device):
+    history, model = run_sweep(submission.run_epoch, wd, seed, device)
+    numbers = []
+    for epoch, h in enumerate(history, 1):
+        row = {}
+        for phase in ("train", "test"):
+            value = h[phase]
+            expect(isinstance(value, (tuple, list)) and len(value) == 2, "run_epoch should return a tuple (mean_loss, accuracy).")
+            row[phase] = real_float(value[1], f"the {phase} accuracy from run_epoch")
+        numbers.append(row)
+    return numbers, model
+
+
+@pytest.mark.grade_cell("hidden_wd_regimes")
+@pytest.mark.parametrize("wd", [10.0, 1.0])
+def test_strong_weight_decay_underfits(submission, device, subsets, wd):
+    train_x, train_y, test_x, test_y = subsets
+    for seed in SEEDS:
+        numbers, model = _history(submission, wd, seed, device)
+        epochs = numbers if wd == 10.0 else numbers[-1:]
+        for row in epochs:
+            expect(row["test"] <= TEST_CHANCE_BOUND,
+                   f"Weight decay {wd:g}, seed {seed}: the test accuracy your run_epoch reports is above chance level.")
+            if wd == 10.0:
+                expect(row["train"] <= TRAIN_CHANCE_BOUND,
+                       f"Weight decay {wd:g}, seed {seed}: the training accuracy your run_epoch reports is above chance level.")
+        expect(trusted_accuracy(model, train_x, train_y, device) <= TRAIN_CHANCE_BOUND,
+               f"Weight decay {wd:g}, seed {seed}: after {EPOCHS} epochs of training with your run_epoch the model "
+               "classifies the training images better than chance, so it was not trained as specified.")
+
+
+@pytest.mark.grade_cell("hidden_wd_regimes")
+def test_weight_decay_0_1_learns(submission, device, subsets):
+    train_x, train_y, _, _ = subsets
+    for seed in SEEDS:
+        numbers, model = _history(submission, 0.1, seed, device)
+        expect(numbers[-1]["train"] >= LEARNING_FLOOR and numbers[-1]["test"] >= LEARNING_FLOOR,
+               f"Weight decay 0.1, seed {seed}: after {EPOCHS} epochs the accuracies your run_epoch reports do not "
+               "show clear learning.")
+        expect(trusted_accuracy(model, train_x, train_y, device) >= LEARNING_FLOOR,
+               f"Weight decay 0.1, seed {seed}: after {EPOCHS} epochs of training with your run_epoch the model has "
+               "not learned to classify the training images.")

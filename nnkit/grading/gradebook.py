@@ -1,0 +1,86 @@
+"""Gradebook steps around nbgrader's SaveAutoGrades: reset what a student could
+have touched, and export each submission's grading status beside its score."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.plugins import CsvExportPlugin
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+from nnkit.grading.notebook import grade_id, nbgrader_meta
+
+STATUS_FILE = ".nnkit-status.json"
+
+
+class ResetAutogradedOverrides(NbGraderPreprocessor):
+    """Clear manual scores and extra credit on autograded code cells.
+
+    nbgrader keeps both across re-runs of autograde, so a submission that once
+    reached the gradebook (plain nbgrader runs student code as the instructor)
+    could keep a forged score forever. Autograded cells are re-scored from
+    scratch on every run; give credit by hand on the written questions.
+    """
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        autograded = {grade_id(c) for c in nb.cells if c.cell_type == "code" and nbgrader_meta(c).get("grade")}
+        with Gradebook(info["db_url"]) as gb:
+            try:
+                submission = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
+            except MissingEntry:
+                return nb, resources
+            for grade in submission.grades:
+                if grade.name in autograded and (grade.manual_score is not None or grade.extra_credit):
+                    self.log.warning("Resetting manual score/extra credit of %s for %s", grade.name, info["student"])
+                    grade.manual_score, grade.extra_credit = None, None
+                    grade.needs_manual_grade = grade.auto_score is None
+            gb.db.commit()
+        return nb, resources
+
+
+def write_status(folder: Path, execution: dict, graders: dict) -> None:
+    """Record how grading of one notebook ended, for the export."""
+    order = {"ok": 0, "timed out": 1, "crashed": 2}
+    worst = max([execution.get("status", "ok"), graders.get("status", "ok")], key=lambda s: order.get(s, 2))
+    (folder / STATUS_FILE).write_text(json.dumps({"status": "graded" if worst == "ok" else worst,
+                                                  "execution": execution, "graders": graders}))
+
+
+def read_status(folder: Path) -> str:
+    try:
+        return json.loads((folder / STATUS_FILE).read_text())["status"]
+    except (OSError, ValueError, KeyError):
+        return "not graded"
+
+
+class StatusCsvExport(CsvExportPlugin):
+    """nbgrader's CSV export plus a `status` column.
+
+    `status` tells apart "not submitted", "crashed" (the kernel or the grader
+    process died) and "timed out" from a real, "graded" score.
+    """
+
+    def export(self, gradebook: Gradebook) -> None:
+        import csv
+
+        super().export(gradebook)
+        path = Path(self.to or "grades.csv")
+        with open(path) as handle:
+            rows = list(csv.DictReader(handle))
+        if not rows:
+            return
+        coursedir = self.parent.coursedir
+        for row in rows:
+            try:
+                gradebook.find_submission(row["assignment"], row["student_id"])
+            except MissingEntry:
+                row["status"] = "not submitted"
+                continue
+            folder = Path(coursedir.format_path(coursedir.autograded_directory, row["student_id"], row["assignment"]))
+            row["status"] = read_status(folder)
+        with open(path, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0].keys()))
+            writer.writeheader()
+            writer.writerows(rows)

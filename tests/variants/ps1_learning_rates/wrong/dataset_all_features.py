@@ -1,0 +1,8 @@
+"""Sums all the features of each sample instead of the first half."""
+# fails: hidden_dataset
+# %% create_dataset
+def create_dataset(n_samples, n_features, generator=None):
+    x = torch.randn(n_samples, n_features, generator=generator)
+    s = torch.sum(x / 10, dim=1, keepdim=True)
+    y = s ** 2 + s
+    return x, y

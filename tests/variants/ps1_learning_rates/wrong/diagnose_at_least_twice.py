@@ -1,0 +1,11 @@
+"""Uses >= for divergence: a final loss of exactly twice the first is called 'diverged' although it is not *more than* twice."""
+# fails: hidden_diagnose
+# %% diagnose
+def diagnose(losses):
+    values = [float(v) for v in losses]
+    first, final = values[0], values[-1]
+    if any(not math.isfinite(v) for v in values) or final >= DIVERGE_FACTOR * first:
+        return "diverged"
+    if final > (1 - STUCK_DECREASE) * first:
+        return "stuck"
+    return "learning"

@@ -1,0 +1,19 @@
+"""Draws He *uniform* (U(-sqrt(6/fan_in), sqrt(6/fan_in))): right std, wrong distribution."""
+# fails: hidden_he
+# %% initialisers
+def _fans(tensor):
+    receptive_field = tensor[0][0].numel() if tensor.dim() > 2 else 1
+    return tensor.shape[1] * receptive_field, tensor.shape[0] * receptive_field
+
+
+def he_normal_(tensor, generator=None):
+    fan_in, _ = _fans(tensor)
+    bound = math.sqrt(6.0 / fan_in)
+    with torch.no_grad():
+        return tensor.uniform_(-bound, bound, generator=generator)
+
+
+def glorot_normal_(tensor, generator=None):
+    fan_in, fan_out = _fans(tensor)
+    with torch.no_grad():
+        return tensor.normal_(0.0, math.sqrt(2.0 / (fan_in + fan_out)), generator=generator)

@@ -1,0 +1,16 @@
+"""Uses ReLU instead of sigmoid on the hidden layers."""
+# %% model
+class Model(torch.nn.Module):
+    """100 -> 50 -> 20 -> 1 with sigmoid activations on the hidden layers."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(100, 50)
+        self.fc2 = torch.nn.Linear(50, 20)
+        self.fc3 = torch.nn.Linear(20, 1)
+        self.relu = torch.nn.ReLU()
+
+    def forward(self, x):
+        x = self.relu(self.fc1(x))
+        x = self.relu(self.fc2(x))
+        return self.fc3(x)
