@@ -97,14 +97,26 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
+def _merge(path: Path, results: list[ClaimResult]) -> list[ClaimResult]:
+    """Keep the earlier rows of assignments not measured this time."""
+    fresh = {r.assignment for r in results}
+    try:
+        earlier = [ClaimResult(**row) for row in json.loads(path.read_text())["claims"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        earlier = []
+    kept = [r for r in earlier if r.assignment not in fresh]
+    return sorted(kept + results, key=lambda r: r.assignment)
+
+
 def write_report(results: list[ClaimResult], folder: Path, device) -> Path:
     import torch
 
     kind = "cuda" if str(device).startswith("cuda") else "cpu"
     name = torch.cuda.get_device_name(0) if kind == "cuda" else platform.processor() or platform.machine()
     header = {"device": f"{kind} ({name})", "torch": torch.__version__,
-              "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "seeds": results[0].seeds if results else 0}
+              "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "seeds": max((r.seeds for r in results), default=0)}
     folder.mkdir(parents=True, exist_ok=True)
+    results = _merge(folder / f"{kind}.json", results)
     (folder / f"{kind}.json").write_text(json.dumps({**header, "claims": [asdict(r) for r in results]}, indent=1))
     lines = [f"# Calibration on {header['device']}", "",
              f"torch {header['torch']}, {header['seeds']} seeds, measured {header['date']} with `nnkit calibrate`.",

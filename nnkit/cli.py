@@ -42,8 +42,9 @@ def cmd_mutants(args) -> int:
     from nnkit.variants import check_all, discover, report
 
     course = _course(args)
-    variants = discover(course.root / "tests" / "variants", args.assignment)
-    text, ok = report(check_all(course, variants, args.device, args.workers))
+    variants = [v for v in discover(course.root / "tests" / "variants", args.assignment)
+                if not args.variant or any(name in v.label for name in args.variant)]
+    text, ok = report(check_all(course, variants, args.device, args.workers, args.exact))
     print(text)
     return 0 if ok else 1
 
@@ -52,8 +53,11 @@ def cmd_calibrate(args) -> int:
     from nnkit.calibration import calibrate, write_report
     from nnkit.grading.checks import pick_device
 
+    import torch
+
     course = _course(args)
     device = pick_device(args.device)
+    torch.set_num_threads(args.threads)
     results = calibrate(course, _assignments(course, args), args.seeds, device)
     path = write_report(results, course.root / "calibration", device)
     print(path.read_text())
@@ -95,11 +99,15 @@ def main(argv=None) -> int:
     p.add_argument("--assignment", action="append")
     p.add_argument("--device", default="auto")
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--variant", action="append", help="only variants whose label contains this")
+    p.add_argument("--exact", action="store_true",
+                   help="run every grader on each wrong variant and check its `# fails:` list exactly")
     p.set_defaults(func=cmd_mutants)
 
     p = sub.add_parser("calibrate", help="measure the behavioural claims")
     p.add_argument("--assignment", action="append")
     p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest for these small models)")
     p.add_argument("--device", default="auto")
     p.set_defaults(func=cmd_calibrate)
 

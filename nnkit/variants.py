@@ -85,16 +85,23 @@ class VariantResult:
     def caught(self) -> bool:
         return bool(self.failed_cells)
 
+    exact: bool = False
+
     @property
     def as_expected(self) -> bool:
         if self.variant.kind == "correct":
             return not self.failed_cells and self.status == "ok"
-        if self.variant.fails:
+        if not self.variant.fails:
+            return self.caught
+        if self.exact:
             return sorted(self.failed_cells) == sorted(self.variant.fails)
-        return self.caught
+        # Stopped at the first failure: that failure must be one the variant declares.
+        return self.caught and set(self.failed_cells) <= set(self.variant.fails)
 
 
-def check_variant(course, variant: Variant, device: str = "auto") -> VariantResult:
+def check_variant(course, variant: Variant, device: str = "auto", exact: bool = False) -> VariantResult:
+    """Grade one variant. A wrong one stops at its first failure unless `exact`, which
+    runs every grader to compare the failed cells with the variant's `# fails:` list."""
     import tempfile
 
     from nnkit.grading.runner import run_graders
@@ -103,22 +110,22 @@ def check_variant(course, variant: Variant, device: str = "auto") -> VariantResu
     with tempfile.TemporaryDirectory(prefix="nnkit-variant-") as tmp:
         path = Path(tmp) / course.source_notebook(variant.assignment).name
         nbformat.write(nb, str(path))
-        # A declared `fails:` list is checked exactly, so every grader must run; otherwise
-        # the first failure is enough to count the mutant as caught.
         run = run_graders(course, variant.assignment, path, device=device, timeout=600, per_test_timeout=120,
-                          first_failure_only=variant.kind == "wrong" and not variant.fails)
-    failed = sorted(gid for gid, cell in run.cells.items() if not cell.ok)
+                          first_failure_only=variant.kind == "wrong" and not exact)
+    # Under -x the cells whose tests never ran are "not ok" too; only count real failures.
+    failed = sorted(gid for gid, cell in run.cells.items() if cell.total and not cell.ok)
     messages = [m for cell in run.cells.values() for m in cell.messages]
-    return VariantResult(variant, failed, run.status, messages)
+    return VariantResult(variant, failed, run.status, messages, exact)
 
 
-def check_all(course, variants: list[Variant], device: str = "auto", workers: int = 2) -> list[VariantResult]:
+def check_all(course, variants: list[Variant], device: str = "auto", workers: int = 2,
+              exact: bool = False) -> list[VariantResult]:
     from concurrent.futures import ThreadPoolExecutor
 
     from tqdm.auto import tqdm
 
     with ThreadPoolExecutor(workers) as pool:
-        futures = [pool.submit(check_variant, course, v, device) for v in variants]
+        futures = [pool.submit(check_variant, course, v, device, exact) for v in variants]
         return [f.result() for f in tqdm(futures, desc="variants", unit="variant")]
 
 

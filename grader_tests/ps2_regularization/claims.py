@@ -97,8 +97,10 @@ CLAIMS = [
     # --- the notebook's protocol (quoted in its prose) ---
     Claim("notebook: wd=10 train accuracy at chance", "max train accuracy over 3 epochs", "<=", FULL_TRAIN_BOUND, _acc(N, 10.0, "train", "max")),
     Claim("notebook: wd=10 test accuracy at chance", "max test accuracy over 3 epochs", "<=", FULL_TEST_BOUND, _acc(N, 10.0, "test", "max")),
+    Claim("notebook: wd=10 final-model train accuracy", "train accuracy after 3 epochs", "<=", FULL_TRAIN_BOUND, _trusted_train(N, 10.0)),
     Claim("notebook: wd=1 epoch-1 train accuracy", "epoch-1 train accuracy", "<=", 0.25, _acc(N, 1.0, "train", 1)),
     Claim("notebook: wd=1 test accuracy at chance", "max test accuracy over 3 epochs", "<=", FULL_TEST_BOUND, _acc(N, 1.0, "test", "max")),
+    Claim("notebook: wd=1 epoch-2 train accuracy", "epoch-2 train accuracy", "<=", FULL_TRAIN_BOUND, _acc(N, 1.0, "train", 2)),
     Claim("notebook: wd=1 train accuracy at chance from epoch 2", "epoch-3 train accuracy", "<=", FULL_TRAIN_BOUND, _acc(N, 1.0, "train", 3)),
     Claim("notebook: wd=0.1 epoch-1 train accuracy", "epoch-1 train accuracy", ">=", 0.6, _acc(N, 0.1, "train", 1)),
     Claim("notebook: wd=0.1 epoch-1 test accuracy", "epoch-1 test accuracy", ">=", 0.75, _acc(N, 0.1, "test", 1)),

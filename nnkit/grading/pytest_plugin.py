@@ -41,11 +41,18 @@ def pytest_addoption(parser):
     group.addoption("--assignment", help="assignment name (default: inferred from the submission's path)")
     group.addoption("--grader-report", help="write per-test results as JSON to this file")
     group.addoption("--grader-device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    group.addoption("--grader-threads", type=int, default=1, help="torch CPU threads for the graders")
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "grade_cell(grade_id): the hidden grade cell this test scores")
     config._nnkit_results = {}
+    if config.getoption("--submission"):
+        # The graders' models are tiny: one CPU thread is several times faster than two
+        # fighting over a busy machine, and it keeps runs comparable between hosts.
+        import torch
+
+        torch.set_num_threads(config.getoption("--grader-threads"))
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """Forgets optimizer.zero_grad(), so gradients pile up across updates."""
-# fails: hidden_fit, hidden_fit_schedules
+# fails: hidden_fit, hidden_fit_schedules, hidden_circle_runs, hidden_spiral_overfit
 # %% fit
 def fit(model, data, lr, steps, batch_size=10, optimizer="sgd", switch_at=None, switch_lr=None,
         generator=None):

@@ -1,5 +1,5 @@
 """Ignores `activation` and always uses tanh."""
-# fails: hidden_mlp
+# fails: hidden_mlp, hidden_circle_runs
 # %% mlp
 def make_mlp(hidden=(4, 2), activation="tanh"):
     layers, width = [], 2

@@ -1,5 +1,5 @@
 """Creates the Linear layers from the output back to the input, so a seeded run is not the specified one."""
-# fails: hidden_mlp
+# fails: hidden_mlp, hidden_circle_runs
 # %% mlp
 def make_mlp(hidden=(4, 2), activation="tanh"):
     act = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid}[activation]
