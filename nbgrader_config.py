@@ -55,6 +55,9 @@ c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ClearMarkScheme
 from nnkit.sandbox import ensure_kernelspec  # noqa: E402
 
 ensure_kernelspec()
+# The assignments' models are small: one thread each for the kernel and the graders is several
+# times faster than threads fighting over the cores, and grading runs many of them.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 # Sandboxed code cannot write, and cannot see the instructor's home: lay MNIST out where it can read it.
 os.environ.setdefault("NNKIT_DATA_CACHE", "/var/tmp/nnkit-data")
 if os.environ.get("MNIST_ROOT"):

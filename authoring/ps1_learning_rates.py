@@ -122,7 +122,7 @@ def create_dataset_seed(n_samples, n_features):
     x = torch.randn(n_samples, n_features)
     y = torch.sum(x[:, :n_features // 2] / 10) ** 2 + torch.sum(x[:, :n_features // 2] / 10)
     return x, y
-""", "seed_dataset", module=False),
+""", "seed_dataset"),
 code(r"""
 x_seed, y_seed = create_dataset_seed(1000, 100)
 with warnings.catch_warnings(record=True) as caught:
@@ -196,7 +196,7 @@ md(r"""
 ### 1.5 The learning-rate sweep
 
 The next cell trains a fresh model for 200 steps with each learning rate in 100, 10, 1, 0.2 and
-0.001, on five seeds, and plots the loss curves (log scale; a curve that stops has hit `nan`).
+0.001, on five seeds, and plots the loss curves (log scale, each panel with its own axis; a curve that stops has hit `nan`).
 """),
 code(r"""
 import matplotlib.pyplot as plt
@@ -211,7 +211,7 @@ for lr in tqdm(LEARNING_RATES, desc="learning rates"):
         x, y = create_dataset(1000, 100, generator=torch.Generator().manual_seed(seed))
         curves[lr, seed] = train(Model(), x, y, lr)
 
-fig, axes = plt.subplots(1, len(LEARNING_RATES), figsize=(18, 3.2), sharey=True)
+fig, axes = plt.subplots(1, len(LEARNING_RATES), figsize=(18, 3.2))
 for ax, lr in zip(axes, LEARNING_RATES):
     for seed in SEEDS:
         ax.plot(curves[lr, seed], alpha=0.8)

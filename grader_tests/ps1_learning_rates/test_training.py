@@ -89,6 +89,9 @@ def _label(submission, losses, what):
     ([1.0, 1.01, 1.02], "stuck"),
     ([1.0, 0.8, 0.5], "learning"),
     ([2.0, 4.0, 1.0], "learning"),
+    ([1.0, 3.0, 0.5], "learning"),   # a spike is not divergence: the label uses the final loss
+    ([1.0, 0.5, 1.5], "stuck"),      # ... and so does "stuck", not the lowest loss reached
+    ([1.0, 1.5, 2.0], "stuck"),      # exactly DIVERGE_FACTOR times the first is not *more than* it
 ])
 def test_diagnose_labels_clear_cases(submission, losses, expected):
     label = _label(submission, losses, f"losses {losses}")

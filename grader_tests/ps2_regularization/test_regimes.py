@@ -33,31 +33,31 @@ def _history(submission, wd, seed, device):
 
 
 @pytest.mark.grade_cell("hidden_wd_regimes")
+@pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("wd", [10.0, 1.0])
-def test_strong_weight_decay_underfits(submission, device, subsets, wd):
+def test_strong_weight_decay_underfits(submission, device, subsets, wd, seed):
     train_x, train_y, test_x, test_y = subsets
-    for seed in SEEDS:
-        numbers, model = _history(submission, wd, seed, device)
-        epochs = numbers if wd == 10.0 else numbers[-1:]
-        for row in epochs:
-            expect(row["test"] <= TEST_CHANCE_BOUND,
-                   f"Weight decay {wd:g}, seed {seed}: the test accuracy your run_epoch reports is above chance level.")
-            if wd == 10.0:
-                expect(row["train"] <= TRAIN_CHANCE_BOUND,
-                       f"Weight decay {wd:g}, seed {seed}: the training accuracy your run_epoch reports is above chance level.")
-        expect(trusted_accuracy(model, train_x, train_y, device) <= TRAIN_CHANCE_BOUND,
-               f"Weight decay {wd:g}, seed {seed}: after {EPOCHS} epochs of training with your run_epoch the model "
-               "classifies the training images better than chance, so it was not trained as specified.")
+    numbers, model = _history(submission, wd, seed, device)
+    epochs = numbers if wd == 10.0 else numbers[-1:]
+    for row in epochs:
+        expect(row["test"] <= TEST_CHANCE_BOUND,
+               f"Weight decay {wd:g}, seed {seed}: the test accuracy your run_epoch reports is above chance level.")
+        if wd == 10.0:
+            expect(row["train"] <= TRAIN_CHANCE_BOUND,
+                   f"Weight decay {wd:g}, seed {seed}: the training accuracy your run_epoch reports is above chance level.")
+    expect(trusted_accuracy(model, train_x, train_y, device) <= TRAIN_CHANCE_BOUND,
+           f"Weight decay {wd:g}, seed {seed}: after {EPOCHS} epochs of training with your run_epoch the model "
+           "classifies the training images better than chance, so it was not trained as specified.")
 
 
 @pytest.mark.grade_cell("hidden_wd_regimes")
-def test_weight_decay_0_1_learns(submission, device, subsets):
+@pytest.mark.parametrize("seed", SEEDS)
+def test_weight_decay_0_1_learns(submission, device, subsets, seed):
     train_x, train_y, _, _ = subsets
-    for seed in SEEDS:
-        numbers, model = _history(submission, 0.1, seed, device)
-        expect(numbers[-1]["train"] >= LEARNING_FLOOR and numbers[-1]["test"] >= LEARNING_FLOOR,
-               f"Weight decay 0.1, seed {seed}: after {EPOCHS} epochs the accuracies your run_epoch reports do not "
-               "show clear learning.")
-        expect(trusted_accuracy(model, train_x, train_y, device) >= LEARNING_FLOOR,
-               f"Weight decay 0.1, seed {seed}: after {EPOCHS} epochs of training with your run_epoch the model has "
-               "not learned to classify the training images.")
+    numbers, model = _history(submission, 0.1, seed, device)
+    expect(numbers[-1]["train"] >= LEARNING_FLOOR and numbers[-1]["test"] >= LEARNING_FLOOR,
+           f"Weight decay 0.1, seed {seed}: after {EPOCHS} epochs the accuracies your run_epoch reports do not "
+           "show clear learning.")
+    expect(trusted_accuracy(model, train_x, train_y, device) >= LEARNING_FLOOR,
+           f"Weight decay 0.1, seed {seed}: after {EPOCHS} epochs of training with your run_epoch the model has "
+           "not learned to classify the training images.")

@@ -84,7 +84,7 @@ def test_eval_mode_without_gradients(submission, device, seed):
     model.to(device).train()  # run_epoch must switch it to eval mode itself
     before = [p.detach().clone() for p in model.parameters()]
     criterion = torch.nn.CrossEntropyLoss()
-    loss, acc = _result(submission.run_epoch(model, tensor_loader(x, y, batch_size=10), criterion), "run_epoch")
+    _result(submission.run_epoch(model, tensor_loader(x, y, batch_size=10), criterion, device=device), "run_epoch")
     log = _probe(model).log
     expect(len(log) > 0, "run_epoch without an optimizer never called the model.")
     expect(all(training is False for training, _ in log),
@@ -95,9 +95,6 @@ def test_eval_mode_without_gradients(submission, device, seed):
            "run_epoch without an optimizer computed gradients (a parameter's .grad is set): evaluation must not call backward.")
     expect(all(_equal(b, p.detach()) for b, p in zip(before, model.parameters())),
            "run_epoch without an optimizer changed the model's parameters.")
-    want_loss, want_acc = reference_run_epoch(copy.deepcopy(model), tensor_loader(x, y, batch_size=10), criterion, device=device)
-    expect(abs(acc - want_acc) <= 1e-9 and abs(loss - want_loss) <= 1e-5 * max(1.0, abs(want_loss)),
-           f"run_epoch's evaluation of a model with dropout (seed {seed}) gives the wrong loss or accuracy.")
 
 
 @pytest.mark.grade_cell("hidden_run_epoch_train")

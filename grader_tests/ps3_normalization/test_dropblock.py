@@ -71,7 +71,7 @@ def test_drop_rate(submission, case):
         z, _ = dropblock_rate_z(lambda x: layer(x), drop_prob, k, h, w, seed)
         expect(abs(z) <= 6,
                f"DropBlock2d({drop_prob}, {k}) on {h}x{w} maps, seed {seed}: the fraction of dropped units is "
-               f"{z:+.1f} bound-standard-deviations from what gamma = drop_prob / k^2 * HW / ((H-k+1)(W-k+1)) "
+               f"{z:+.1f} standard deviations (an upper bound on the spread) away from what gamma = drop_prob / k^2 * HW / ((H-k+1)(W-k+1)) "
                "implies (allowed: 6). Check gamma, the Bernoulli seeds and the block expansion.")
 
 

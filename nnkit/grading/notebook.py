@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 import types
 from pathlib import Path
@@ -104,13 +105,32 @@ def assemble_module_source(source_nb, submission_nb, replacements: dict[str, str
     return "\n".join(parts)
 
 
+CELL_HEADER = re.compile(r"^# ---- (.+) ----$", re.M)
+
+
 def load_module(source: str, where: Path, name: str = "submission") -> types.ModuleType:
-    """Execute `source` as a fresh module, writing it to `where` so tracebacks show its lines."""
+    """Execute `source` as a fresh module, one cell at a time.
+
+    The source is written to `where` so tracebacks show its lines. A cell that
+    raises does not stop the others: its names stay undefined and the exception
+    is kept in `module.__load_errors__` as `(origin, exception)`, so one broken
+    cell costs only the points of what depends on it.
+    """
     where.mkdir(parents=True, exist_ok=True)
     path = where / f"{name}.py"
     path.write_text(source)
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules.pop(name, None)
-    spec.loader.exec_module(module)
+    module.__load_errors__ = []
+    sys.modules[name] = module
+    headers = list(CELL_HEADER.finditer(source)) or [None]
+    for index, header in enumerate(headers):
+        start = header.start() if header else 0
+        end = headers[index + 1].start() if index + 1 < len(headers) else len(source)
+        line_offset = source.count("\n", 0, start)
+        code = compile("\n" * line_offset + source[start:end], str(path), "exec")
+        try:
+            exec(code, module.__dict__)
+        except BaseException as error:  # SystemExit and KeyboardInterrupt from student code too
+            module.__load_errors__.append((header.group(1) if header else name, error))
     return module

@@ -119,6 +119,10 @@ class Submission:
         try:
             return getattr(self._module, name)
         except AttributeError:
+            errors = getattr(self._module, "__load_errors__", [])
+            if errors:
+                where = "; ".join(f"{origin} raised {describe_exception(error)}" for origin, error in errors[:3])
+                raise GraderFailure(f"`{name}` is not defined because running your notebook's code failed: {where}") from None
             raise GraderFailure(f"Your notebook does not define `{name}`. Did you delete or rename its cell?") from None
 
 
@@ -130,13 +134,7 @@ def submission(grading, tmp_path_factory) -> Submission:
     except NotebookProblem as problem:
         raise SubmissionError(str(problem)) from None
     code = assemble_module_source(source_nb, student_nb)
-    where = tmp_path_factory.mktemp("submission")
-    try:
-        module = load_module(code, where)
-    except BaseException as error:  # SystemExit / KeyboardInterrupt from student code too
-        raise SubmissionError(
-            f"Your solution cells failed while being loaded: {describe_exception(error)}") from None
-    return Submission(module)
+    return Submission(load_module(code, tmp_path_factory.mktemp("submission")))
 
 
 def describe_exception(error: BaseException) -> str:

@@ -1,4 +1,4 @@
-"""torch: a float64 tensor, torch.isfinite(...).all(), and a dictionary-free chain of comparisons."""
+"""torch: a float64 tensor, torch.isfinite(...).all(), and the label from one conditional expression."""
 # %% diagnose
 def diagnose(losses):
     t = torch.tensor([float(v) for v in losses], dtype=torch.float64)

@@ -13,5 +13,5 @@ def train(model, x, y, lr, steps=200, momentum=0.0):
                     buffers[i] = g.clone() if buffers[i] is None else buffers[i].mul_(momentum).add_(g)
                     g = buffers[i]
                 p.sub_(lr * g)
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     return losses

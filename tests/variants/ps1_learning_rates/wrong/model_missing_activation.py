@@ -1,4 +1,5 @@
 """Forgets the sigmoid after fc2, so fc2 and fc3 collapse into one linear map."""
+# fails: hidden_model
 # %% model
 class Model(torch.nn.Module):
     """100 -> 50 -> 20 -> 1 with sigmoid activations on the hidden layers."""

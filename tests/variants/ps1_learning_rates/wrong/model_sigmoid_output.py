@@ -1,4 +1,5 @@
 """Puts a sigmoid on the output as well, so the regression output is squashed into (0, 1)."""
+# fails: hidden_model
 # %% model
 class Model(torch.nn.Module):
     """100 -> 50 -> 20 -> 1 with sigmoid activations on the hidden layers."""

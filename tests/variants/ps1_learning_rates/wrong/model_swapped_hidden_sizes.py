@@ -1,4 +1,5 @@
 """Swaps the hidden widths: 100 -> 20 -> 50 -> 1."""
+# fails: hidden_model
 # %% model
 class Model(torch.nn.Module):
     """100 -> 50 -> 20 -> 1 with sigmoid activations on the hidden layers."""

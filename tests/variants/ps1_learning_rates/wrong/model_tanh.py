@@ -1,4 +1,5 @@
 """Uses tanh instead of sigmoid on the hidden layers."""
+# fails: hidden_model
 # %% model
 class Model(torch.nn.Module):
     """100 -> 50 -> 20 -> 1 with sigmoid activations on the hidden layers."""

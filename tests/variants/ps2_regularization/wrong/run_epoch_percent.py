@@ -1,5 +1,5 @@
 """Returns the accuracy in percent (0-100) instead of a fraction."""
-# fails: hidden_run_epoch_metrics, hidden_run_epoch_eval, hidden_run_epoch_train, hidden_wd_regimes
+# fails: hidden_run_epoch_metrics, hidden_run_epoch_train, hidden_wd_regimes
 # %% run_epoch
 def run_epoch(model, loader, criterion, optimizer=None, device="cpu"):
     training = optimizer is not None
