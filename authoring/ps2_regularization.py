@@ -260,7 +260,7 @@ more regularization means less capacity.
 
 The next cell trains a fresh model (the same initial weights every time) for 3 epochs on all of
 MNIST with SGD (lr 0.01, no momentum, batches of 100) for each weight decay in 10, 1 and 0.1,
-and, as a baseline, with no weight decay at all. It takes a minute or two on a CPU.
+and, as a baseline, with no weight decay at all. It takes about two minutes on a laptop CPU.
 """),
 code(r"""
 import matplotlib.pyplot as plt
@@ -356,7 +356,7 @@ if after many epochs it has not passed 90% training accuracy. What would you loo
   overfitting would show high training accuracy with a lower test accuracy. The model's effective
   capacity is too small.
 - 1 point: compare training accuracy/loss with an unregularised run (here wd = 0 fits the training
-  set better every epoch) and keep training: if the training accuracy plateaus well below ~100%
+  set better after 3 epochs) and keep training: if the training accuracy plateaus well below ~100%
   while the unregularised model keeps climbing, wd = 0.1 is too strong; reduce it.
 """),
 answer(),

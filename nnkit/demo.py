@@ -19,6 +19,7 @@ import nbformat
 
 from nnkit.grading.course import Course
 from nnkit.grading.notebook import grade_id, hidden_grader_cells, is_solution, read_notebook
+from nnkit.grading.results import cell_points
 from nnkit.variants import discover
 
 DEMO_WRONG = "demo_student"
@@ -91,13 +92,17 @@ def run_demo(course: Course, assignment: str = "ps1_learning_rates") -> int:
     hidden = [grade_id(c) for c in hidden_grader_cells(read_notebook(course.source_notebook(assignment)))]
     with open(course.root / "grades.csv") as handle:
         exported = {row["student_id"]: row for row in csv.DictReader(handle) if row["assignment"] == assignment}
-    print(f"\nScores for {assignment} (hidden-grader cells; written questions await manual grading):\n")
-    print(f"{'student':<17}{'auto score':>11}  {'cells lost':<40} submission")
+    auto_max = sum(cell_points(read_notebook(course.source_notebook(assignment))).values())
+    print(f"\nScores for {assignment}: automatic points from the hidden graders; the written questions\n"
+          f"are graded by hand (max {float(next(iter(exported.values()))['max_score']):g} in all).\n")
+    print(f"{'student':<17}{'auto':>7}  {'status':<8}  cells lost")
     for student, description in students.items():
         scores = cell_scores(course, assignment, student)
         auto = sum(scores[c] for c in hidden)
-        lost = [c for c in hidden if scores[c] == 0] or ["-"]
-        print(f"{student:<17}{auto:>7g}/{exported[student]['max_score']:<3}  {', '.join(lost):<40} {description}")
+        lost = [c for c in hidden if scores[c] == 0]
+        lost_text = "-" if not lost else ("all" if len(lost) == len(hidden) else ", ".join(lost))
+        print(f"{student:<17}{auto:>4g}/{auto_max:<3g} {exported[student].get('status', '?'):<8}  {lost_text}")
+        print(f"{'':<17}  ({description})")
     print(f"\nFeedback: feedback/<student>/{assignment}/*.html   Export: grades.csv   "
           f"({time.monotonic() - start:.0f} s)")
     return 0

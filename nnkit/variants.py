@@ -100,8 +100,9 @@ class VariantResult:
 
 
 def check_variant(course, variant: Variant, device: str = "auto", exact: bool = False) -> VariantResult:
-    """Grade one variant. A wrong one stops at its first failure unless `exact`, which
-    runs every grader to compare the failed cells with the variant's `# fails:` list."""
+    """Grade one variant. A wrong one runs only the tests of the cells its `# fails:` line
+    names, up to the first failure, unless `exact`, which runs every grader and compares
+    the failed cells with that list."""
     import tempfile
 
     from nnkit.grading.runner import run_graders
@@ -110,8 +111,10 @@ def check_variant(course, variant: Variant, device: str = "auto", exact: bool = 
     with tempfile.TemporaryDirectory(prefix="nnkit-variant-") as tmp:
         path = Path(tmp) / course.source_notebook(variant.assignment).name
         nbformat.write(nb, str(path))
+        quick = variant.kind == "wrong" and not exact
+        # Quick mode: only the tests of the cells the variant says it fails, up to the first failure.
         run = run_graders(course, variant.assignment, path, device=device, timeout=600, per_test_timeout=120,
-                          first_failure_only=variant.kind == "wrong" and not exact)
+                          first_failure_only=quick, only_cells=variant.fails if quick else None)
     # Under -x the cells whose tests never ran are "not ok" too; only count real failures.
     failed = sorted(gid for gid, cell in run.cells.items() if cell.total and not cell.ok)
     messages = [m for cell in run.cells.values() for m in cell.messages]

@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from nnkit.grading.checks import close, expect, real_tensor
+from nnkit.grading.checks import close, expect, identical, real_tensor
 from ps4_reference import DATASETS, one_thread, spiral_points  # noqa: F401 (fixture)
 
 _norm, _sort, _unique = torch.linalg.vector_norm, torch.sort, torch.unique
@@ -48,9 +48,9 @@ def test_generator_reproducible(submission, name):
     torch.manual_seed(777)  # the global RNG must not matter when a generator is passed
     b = _data(submission, name, 300, 0.3, seed=4)
     c = _data(submission, name, 300, 0.3, seed=5)
-    expect(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]),
+    expect(identical(a[0], b[0]) and identical(a[1], b[1]),
            f"{name}_data: the same generator seed gave different data; draw every random number with `generator`.")
-    expect(not torch.equal(a[0], c[0]) or not torch.equal(a[1], c[1]),
+    expect(not identical(a[0], c[0]) or not identical(a[1], c[1]),
            f"{name}_data: two different generator seeds gave identical data with noise 0.3.")
 
 
@@ -219,8 +219,8 @@ def test_split_is_random_and_reproducible(submission):
     torch.manual_seed(4321)
     b = _split(submission, x, y, 0.5, seed=1)
     c = _split(submission, x, y, 0.5, seed=2)
-    expect(torch.equal(a[0], b[0]), "train_test_split: the same generator seed gave different splits; use `generator`.")
-    expect(not torch.equal(a[0], c[0]), "train_test_split: different generator seeds gave the same split.")
+    expect(identical(a[0], b[0]), "train_test_split: the same generator seed gave different splits; use `generator`.")
+    expect(not identical(a[0], c[0]), "train_test_split: different generator seeds gave the same split.")
     late = (a[0][:, 0] >= 1000).double().mean().item()
     _within(late, 0.5, 0.5 / _sqrt(1000) * _sqrt(0.5),
             "train_test_split: the training set is not a uniformly random subset (the data sets list one class "

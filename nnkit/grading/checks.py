@@ -22,6 +22,8 @@ _Tensor = torch.Tensor
 _isfinite = torch.isfinite
 _allclose = torch.allclose
 _manual_seed = torch.manual_seed
+_equal = torch.equal
+_cuda_available = torch.cuda.is_available()
 _float_types = (float, int)
 _isnan = math.isnan
 
@@ -67,6 +69,11 @@ def close(a: torch.Tensor, b: torch.Tensor, *, rtol=1e-5, atol=1e-6) -> bool:
     return tuple(a.shape) == tuple(b.shape) and bool(_allclose(a.double().cpu(), b.double().cpu(), rtol=rtol, atol=atol))
 
 
+def identical(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """`torch.equal`, taken before the submission was loaded."""
+    return bool(_equal(a, b))
+
+
 def all_finite(t: torch.Tensor) -> bool:
     return bool(_isfinite(t).all())
 
@@ -83,8 +90,8 @@ def seed_everything(seed: int) -> None:
 def pick_device(requested: str = "auto") -> torch.device:
     """CUDA when it is there (or asked for), else the CPU; a clear error if CUDA is asked for but absent."""
     if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if requested.startswith("cuda") and not torch.cuda.is_available():
+        return torch.device("cuda" if _cuda_available else "cpu")
+    if requested.startswith("cuda") and not _cuda_available:
         raise RuntimeError(f"--grader-device={requested} was asked for but no CUDA GPU is visible; "
                            "use --grader-device=cpu or auto.")
     return torch.device(requested)

@@ -3,6 +3,7 @@ have touched, and export each submission's grading status beside its score."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -40,12 +41,30 @@ class ResetAutogradedOverrides(NbGraderPreprocessor):
         return nb, resources
 
 
+def remove_planted_files(folder: Path) -> list[str]:
+    """Delete links, FIFOs and other non-regular files the student's kernel left in its
+    writable folder: nbgrader (running as the instructor) would follow or block on them."""
+    removed = []
+    for top, dirs, files in os.walk(folder, followlinks=False):
+        for name in dirs + files:
+            path = Path(top) / name
+            if path.is_symlink() or not (path.is_file() or path.is_dir()):
+                path.unlink()
+                removed.append(str(path.relative_to(folder)))
+    return removed
+
+
 def write_status(folder: Path, execution: dict, graders: dict) -> None:
-    """Record how grading of one notebook ended, for the export."""
+    """Record how grading of one notebook ended, for the export (never through a link)."""
     order = {"ok": 0, "timed out": 1, "crashed": 2}
     worst = max([execution.get("status", "ok"), graders.get("status", "ok")], key=lambda s: order.get(s, 2))
-    (folder / STATUS_FILE).write_text(json.dumps({"status": "graded" if worst == "ok" else worst,
-                                                  "execution": execution, "graders": graders}))
+    text = json.dumps({"status": "graded" if worst == "ok" else worst, "execution": execution, "graders": graders})
+    target = folder / STATUS_FILE
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        target.unlink()
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
 
 
 def read_status(folder: Path) -> str:

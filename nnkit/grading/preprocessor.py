@@ -24,7 +24,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer, Unicode
 
 from nnkit.grading.course import Course
-from nnkit.grading.gradebook import write_status
+from nnkit.grading.gradebook import remove_planted_files, write_status
 from nnkit.grading.notebook import grade_id, hidden_grader_cells
 from nnkit.grading.runner import GraderRun, run_graders
 
@@ -74,6 +74,10 @@ class RunHiddenGraders(NbGraderPreprocessor):
             return nb, resources
         info = resources["nbgrader"]
         course = self._course(resources)
+        folder = resources.get("metadata", {}).get("path")
+        if folder:
+            for name in remove_planted_files(Path(folder)):
+                self.log.warning("Removed %s (a link or special file) left by %s's code", name, info.get("student"))
         with tempfile.TemporaryDirectory(prefix="nnkit-nb-") as tmp:
             executed = Path(tmp) / f"{info['notebook']}.ipynb"
             nbformat.write(nb, str(executed))
@@ -87,7 +91,6 @@ class RunHiddenGraders(NbGraderPreprocessor):
             self.log.warning("Grader process %s for %s; its last output:\n%s", run.status, info.get("student"), run.detail)
         for cell in cells:
             cell.outputs = cell_outputs(run, grade_id(cell))
-        folder = resources.get("metadata", {}).get("path")
         if folder:
             execution = resources.get("nnkit", {}).get("execution", {"status": "ok", "detail": ""})
             write_status(Path(folder), execution, {"status": run.status, "seconds": round(run.seconds, 1),

@@ -42,6 +42,7 @@ def pytest_addoption(parser):
     group.addoption("--grader-report", help="write per-test results as JSON to this file")
     group.addoption("--grader-device", default="auto", help="auto (CUDA when available), cpu or cuda")
     group.addoption("--grader-threads", type=int, default=1, help="torch CPU threads for the graders")
+    group.addoption("--grade-cells", help="comma-separated hidden cells: run only their tests")
 
 
 def pytest_configure(config):
@@ -53,6 +54,8 @@ def pytest_configure(config):
         import torch
 
         torch.set_num_threads(config.getoption("--grader-threads"))
+        # Resolved before any student code loads: a submission cannot fake a GPU.
+        config._nnkit_device = pick_device(config.getoption("--grader-device"))
 
 
 @dataclass
@@ -94,6 +97,11 @@ def pytest_collection_modifyitems(session, config, items):
         if marker.args[0] not in cells:
             raise pytest.UsageError(f"{item.nodeid} scores cell '{marker.args[0]}', which is not a hidden-grader "
                                     f"cell of {grading.source_notebook}")
+    only = config.getoption("--grade-cells")
+    if only:
+        wanted = set(only.split(","))
+        drop += [i for i in keep if i.get_closest_marker("grade_cell").args[0] not in wanted]
+        keep = [i for i in keep if i.get_closest_marker("grade_cell").args[0] in wanted]
     if drop:
         config.hook.pytest_deselected(items=drop)
     items[:] = keep
@@ -106,7 +114,7 @@ def grading(request) -> Grading:
 
 @pytest.fixture(scope="session")
 def device(request):
-    return pick_device(request.config.getoption("--grader-device"))
+    return request.config._nnkit_device
 
 
 class Submission:
@@ -196,7 +204,7 @@ def pytest_sessionfinish(session, exitstatus):
     if path:
         grading = _grading(config)
         payload = {"assignment": grading.assignment, "submission": str(grading.submission),
-                   "device": str(pick_device(config.getoption("--grader-device"))), "tests": tests}
+                   "device": str(config._nnkit_device), "tests": tests}
         Path(path).write_text(json.dumps(payload, indent=1))
 
 

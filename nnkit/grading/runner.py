@@ -70,7 +70,8 @@ def given_cells_only(source_notebook: Path, destination: Path) -> None:
 
 
 def pytest_command(course: Course, assignment: str, submission: Path, source: Path, report: Path,
-                   device: str = "auto", per_test_timeout: int = 300, first_failure_only: bool = False) -> list[str]:
+                   device: str = "auto", per_test_timeout: int = 300, first_failure_only: bool = False,
+                   only_cells: list[str] | None = None) -> list[str]:
     argv = [sys.executable, "-m", "pytest", str(course.grader_dir(assignment)),
             "--submission", str(submission), "--assignment", assignment,
             "--source-notebook", str(source),
@@ -80,11 +81,14 @@ def pytest_command(course: Course, assignment: str, submission: Path, source: Pa
             "--timeout", str(per_test_timeout)]
     if first_failure_only:
         argv.append("-x")
+    if only_cells:
+        argv += ["--grade-cells", ",".join(only_cells)]
     return argv
 
 
 def run_graders(course: Course, assignment: str, submission: Path, *, timeout: float = 900,
                 per_test_timeout: int = 300, device: str = "auto", first_failure_only: bool = False,
+                only_cells: list[str] | None = None,
                 wrap: Callable[[list[str], Path, list[Path]], list[str]] | None = None) -> GraderRun:
     """Grade `submission` (a notebook) with `grader_tests/<assignment>`.
 
@@ -100,7 +104,8 @@ def run_graders(course: Course, assignment: str, submission: Path, *, timeout: f
         copy, source = work / Path(submission).name, work / "given_cells.ipynb"
         shutil.copyfile(submission, copy)
         given_cells_only(course.source_notebook(assignment), source)
-        argv = pytest_command(course, assignment, copy, source, report, device, per_test_timeout, first_failure_only)
+        argv = pytest_command(course, assignment, copy, source, report, device, per_test_timeout,
+                              first_failure_only, only_cells)
         if wrap:
             graders = course.root / "grader_tests"
             argv = wrap(argv, work, [course.grader_dir(assignment), graders / "conftest.py",
@@ -134,5 +139,7 @@ def run_graders(course: Course, assignment: str, submission: Path, *, timeout: f
                                        f"(exit code {proc.returncode}); no check could finish. Look for "
                                        "sys.exit, os._exit or code that kills the Python process."),
                              "crashed", tail, seconds)
-        cells = score_cells(payload.get("tests", []), points)
-        return GraderRun(cells, "ok", tail, seconds, payload.get("device", "?"))
+        tests = payload.get("tests", [])
+        cells = score_cells(tests, points)
+        status = "timed out" if any(t["message"].startswith("Timed out") for t in tests) else "ok"
+        return GraderRun(cells, status, tail, seconds, payload.get("device", "?"))
