@@ -232,9 +232,10 @@ What the kit measured with the reference solution (10 seeds, 200 steps; `calibra
   the 200 steps are `nan`) and never recovers.
 * **lr = 1** never reaches `nan` but diverges all the same: the final loss is 58 to 211 times the
   first one on every seed.
-* **lr = 0.2** usually gives the lowest final loss of the sweep (median 0.33, from a start of
-  about 1–2), after a spike in the first steps. It is not reliable, though: on one seed in ten it
-  ended at 1.9, slightly *above* where it started. The original tutorial claimed that 0.2
+* **lr = 0.2** gives the lowest final loss of the sweep on most seeds (0.21–0.48, median 0.33,
+  from a start of about 1–2), after a spike in the first steps. Its path is chaotic, though: the
+  exact numbers change with the seed and even with the number of CPU threads, and one run of seed 2
+  on two threads ended at 1.9, above where it started. The original tutorial claimed that 0.2
   "converges to a very bad loss"; on this data that is not what usually happens.
 * **lr = 0.001** never raises the loss, but it is slow: after 200 steps the loss is 0.52 to 0.999
   times its first value (final losses 0.78–1.38). On some seeds it has barely moved.
