@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -40,7 +39,7 @@ import pytest
 
 from conftest import ROOT, course_copy
 from nnkit.demo import filled_release, reference_answers
-from nnkit.grading.notebook import grade_id, hidden_grader_cells, read_notebook
+from nnkit.grading.notebook import grade_id, read_notebook
 from nnkit.grading.results import cell_points
 from nnkit.variants import parse_variant
 

@@ -1,7 +1,6 @@
 """The grading mechanism's pieces: module assembly, scoring, variants."""
 import copy
 
-import nbformat
 import pytest
 
 from conftest import COURSE

@@ -5,12 +5,11 @@ import os
 import subprocess
 import sys
 
-import nbformat
 import pytest
 
 from conftest import course_copy
 from nnkit.demo import cell_scores, nbgrader, run_demo
-from nnkit.grading.notebook import grade_id, hidden_grader_cells, read_notebook
+from nnkit.grading.notebook import read_notebook
 from nnkit.grading.results import cell_points, score_cells
 from nnkit.variants import discover
 

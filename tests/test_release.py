@@ -1,7 +1,6 @@
 """The student release: generated from source by nbgrader, and free of anything hidden."""
 import json
 import os
-import re
 import subprocess
 import sys
 

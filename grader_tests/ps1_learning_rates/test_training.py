@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from nnkit.grading.checks import expect, identical, real_float
-from ps1_reference import DIVERGE_FACTOR, SEEDS, STUCK_DECREASE, problem, reference_train
+from ps1_reference import DIVERGE_FACTOR, SEEDS, problem, reference_train
 
 _isfinite = math.isfinite
 

@@ -7,7 +7,6 @@ The behavioural thresholds come from `claims.py` (see calibration/): they hold w
 reference on 10 seeds, and the graders use seeds 0-2 of those.
 """
 import copy
-import math
 
 import pytest
 import torch

@@ -11,7 +11,6 @@ a check that uses the captured copy.
 """
 from __future__ import annotations
 
-import math
 import random
 
 import numpy as np
@@ -25,7 +24,6 @@ _manual_seed = torch.manual_seed
 _equal = torch.equal
 _cuda_available = torch.cuda.is_available()
 _float_types = (float, int)
-_isnan = math.isnan
 
 
 class GraderFailure(AssertionError):

@@ -27,6 +27,7 @@ from nnkit.grading.course import Course
 from nnkit.grading.gradebook import remove_planted_files, write_status
 from nnkit.grading.notebook import grade_id, hidden_grader_cells
 from nnkit.grading.runner import GraderRun, run_graders
+from nnkit.sandbox import grader_wrapper
 
 
 def cell_outputs(run: GraderRun, gid: str) -> list:
@@ -60,13 +61,7 @@ class RunHiddenGraders(NbGraderPreprocessor):
         return Course.containing(start, Path.cwd())
 
     def _wrap(self, course: Course):
-        if not self.sandbox:
-            return None
-        try:
-            from nnkit.sandbox import grader_wrapper
-        except ImportError:
-            return None
-        return grader_wrapper(course.root)
+        return grader_wrapper(course.root) if self.sandbox else None
 
     def preprocess(self, nb, resources):
         cells = hidden_grader_cells(nb)
