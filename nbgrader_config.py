@@ -14,6 +14,7 @@ from nbgrader.preprocessors import (
 from nnkit.data import mnist_root
 from nnkit.grading.execute import SafeExecute
 from nnkit.grading.gradebook import ResetAutogradedOverrides, StatusCsvExport
+from nnkit.grading.intake import IntakeExporter, match_misnamed_notebooks
 from nnkit.grading.preprocessor import RunHiddenGraders
 from nnkit.grading.repair import RepairCells
 
@@ -21,6 +22,10 @@ c = get_config()  # noqa: F821 (provided by nbgrader)
 
 c.CourseDirectory.course_id = "nn-best-practices"
 
+# A misnamed notebook is graded under its expected name, and an unreadable one is replaced by
+# the blank release with a note saying why: either way the student gets feedback.
+c.Autograde.pre_convert_hook = match_misnamed_notebooks
+c.Autograde.exporter_class = IntakeExporter
 # Repair deleted, duplicated or retagged cells from source/ before nbgrader looks at them.
 c.Autograde.sanitize_preprocessors = [
     ClearOutput,

@@ -142,11 +142,12 @@ FILE_ATTACKS = [
            "a tampered schema stops the batch", ["hidden_train", "hidden_lr_regimes"], "graded",
            ["was missing from your submission"], build=_damaged_cells),
     Attack("invalid_json", _invalid_json.__doc__, "nbgrader stops on the notebook; no feedback", list(POINTS),
-           "not graded", ["not a valid notebook"], build=_invalid_json),
+           "unreadable", ["could not be read", "not a valid notebook", "nothing you wrote was graded"],
+           build=_invalid_json),
     Attack("missing_notebook", _missing_notebook.__doc__, "zero scores (autograde reports an error)", list(POINTS),
            "not submitted", [], build=_missing_notebook),
     Attack("wrong_file_name", _wrong_file_name.__doc__, "'Skipping unknown notebook': nothing graded, no feedback",
-           list(POINTS), "not graded", ["file name"], build=_wrong_file_name),
+           [], "graded", ["file name this assignment expects is learning_rates.ipynb"], build=_wrong_file_name),
 ]
 ATTACKS = [parse_attack(p) for p in sorted(ATTACK_DIR.glob("*.py"))] + FILE_ATTACKS
 BY_NAME = {a.name: a for a in ATTACKS}
@@ -157,7 +158,6 @@ HONEST = {
                        HONEST_WRONG_VARIANT.fails, "graded", []),
 }
 STUDENTS = {**HONEST, **BY_NAME}
-NO_NOTEBOOK = {"missing_notebook", "wrong_file_name"}  # nbgrader finds no gradable notebook
 RERUN = ["ok_*", "gradebook_forgery"]  # student globs graded a second time
 
 # Mechanism gaps this suite found: (check, attack) -> why it fails today. Each is a strict xfail,
@@ -169,14 +169,6 @@ KNOWN_GAPS: dict[tuple[str, str], str] = {
                                             "runner.run_graders trusts report.json: a wrong train scores 16/16",
     ("gains", "patch_grader_helpers"): IN_PROCESS + "replacing nnkit.grading.checks.expect.__code__ turns every check "
                                                     "into a no-op: a wrong train scores 16/16",
-    ("secrets", "leak_graders_via_error"): "the sandboxed grader process can read grader_tests/ (runner.py binds it "
-                                           "read-only; its path is in sys.argv) and pytest_plugin.describe_exception "
-                                           "copies 400 chars of any exception message into the feedback",
-    ("feedback", "invalid_json"): "nbgrader fails reading the notebook before any kit step runs: no autograded "
-                                  "notebook, so generate_feedback writes nothing (notebook.read_notebook's "
-                                  "'not a valid notebook' message never reaches the student)",
-    ("feedback", "wrong_file_name"): "nbgrader skips an unknown notebook name ('Skipping unknown notebook'): no "
-                                     "autograded notebook, no feedback, nothing tells the student the file name is wrong",
 }
 for _name in ("forge_report", "patch_grader_helpers"):
     KNOWN_GAPS["honest part", _name] = KNOWN_GAPS["feedback", _name] = KNOWN_GAPS["gains", _name]

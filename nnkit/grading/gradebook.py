@@ -54,11 +54,18 @@ def remove_planted_files(folder: Path) -> list[str]:
     return removed
 
 
-def write_status(folder: Path, execution: dict, graders: dict) -> None:
-    """Record how grading of one notebook ended, for the export (never through a link)."""
+def write_status(folder: Path, execution: dict, graders: dict, intake: dict | None = None) -> None:
+    """Record how grading of one notebook ended, for the export (never through a link).
+
+    `intake` is `nnkit.grading.intake`'s note, when the hand-in needed one: an
+    unreadable file is "unreadable" whatever its stand-in scored.
+    """
     order = {"ok": 0, "timed out": 1, "crashed": 2}
     worst = max([execution.get("status", "ok"), graders.get("status", "ok")], key=lambda s: order.get(s, 2))
-    text = json.dumps({"status": "graded" if worst == "ok" else worst, "execution": execution, "graders": graders})
+    status = "graded" if worst == "ok" else worst
+    if intake and intake.get("status") == "unreadable":
+        status = "unreadable"
+    text = json.dumps({"status": status, "execution": execution, "graders": graders, "intake": intake})
     target = folder / STATUS_FILE
     if target.is_symlink() or (target.exists() and not target.is_file()):
         target.unlink()
@@ -77,8 +84,9 @@ def read_status(folder: Path) -> str:
 class StatusCsvExport(CsvExportPlugin):
     """nbgrader's CSV export plus a `status` column.
 
-    `status` tells apart "not submitted", "crashed" (the kernel or the grader
-    process died) and "timed out" from a real, "graded" score.
+    `status` tells apart "not submitted", "unreadable" (the file was not a
+    notebook), "crashed" (the kernel or the grader process died) and "timed out"
+    from a real, "graded" score.
     """
 
     def export(self, gradebook: Gradebook) -> None:

@@ -25,6 +25,7 @@ from traitlets import Bool, Float, Integer, Unicode
 
 from nnkit.grading.course import Course
 from nnkit.grading.gradebook import remove_planted_files, write_status
+from nnkit.grading.intake import NOTES
 from nnkit.grading.notebook import grade_id, hidden_grader_cells
 from nnkit.grading.runner import GraderRun, run_graders
 from nnkit.sandbox import grader_wrapper
@@ -88,6 +89,7 @@ class RunHiddenGraders(NbGraderPreprocessor):
             cell.outputs = cell_outputs(run, grade_id(cell))
         if folder:
             execution = resources.get("nnkit", {}).get("execution", {"status": "ok", "detail": ""})
+            note = NOTES.get((info.get("student"), info["assignment"], info["notebook"]))
             write_status(Path(folder), execution, {"status": run.status, "seconds": round(run.seconds, 1),
-                                                   "device": run.device})
+                                                   "device": run.device}, note and vars(note))
         return nb, resources

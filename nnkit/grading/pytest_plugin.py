@@ -14,7 +14,10 @@ student-facing messages only: never the grader's source or its traceback.
 """
 from __future__ import annotations
 
+import importlib
 import json
+import linecache
+import shutil
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,11 +46,21 @@ def pytest_addoption(parser):
     group.addoption("--grader-device", default="auto", help="auto (CUDA when available), cpu or cuda")
     group.addoption("--grader-threads", type=int, default=1, help="torch CPU threads for the graders")
     group.addoption("--grade-cells", help="comma-separated hidden cells: run only their tests")
+    group.addoption("--grader-progress", help="keep this JSON file up to date with the running test and the "
+                                              "finished ones (the runner watches it)")
+    group.addoption("--grader-skip-tests", help="JSON list of test node ids not to run (already settled)")
+    group.addoption("--forget-grader-sources", action="store_true",
+                    help="delete the grader_tests folder once its tests are collected, before the student's code "
+                         "is imported (only for a private copy: nnkit.grading.runner makes one)")
+
+
+_CONFIG: dict = {}  # the logstart/logfinish hooks are not given the config
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "grade_cell(grade_id): the hidden grade cell this test scores")
-    config._nnkit_results = {}
+    config._nnkit_results, config._nnkit_items, config._nnkit_finished = {}, {}, []
+    _CONFIG["config"] = config
     if config.getoption("--submission"):
         # The graders' models are tiny: one CPU thread is several times faster than two
         # fighting over a busy machine, and it keeps runs comparable between hosts.
@@ -97,6 +110,11 @@ def pytest_collection_modifyitems(session, config, items):
         if marker.args[0] not in cells:
             raise pytest.UsageError(f"{item.nodeid} scores cell '{marker.args[0]}', which is not a hidden-grader "
                                     f"cell of {grading.source_notebook}")
+    skip_file = config.getoption("--grader-skip-tests")
+    if skip_file:
+        settled = set(json.loads(Path(skip_file).read_text()))
+        drop += [i for i in keep if i.nodeid in settled]
+        keep = [i for i in keep if i.nodeid not in settled]
     only = config.getoption("--grade-cells")
     if only:
         wanted = set(only.split(","))
@@ -105,6 +123,52 @@ def pytest_collection_modifyitems(session, config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
     items[:] = keep
+    config._nnkit_items = {item.nodeid: item for item in keep}
+
+
+def _entry(item) -> dict:
+    marker = item.get_closest_marker("grade_cell")
+    return {"nodeid": item.nodeid, "function": item.originalname or item.name, "file": Path(str(item.path)).name,
+            "cell": marker.args[0] if marker else None, "outcome": "passed", "message": ""}
+
+
+def _write_progress(config, running) -> None:
+    path = config.getoption("--grader-progress")
+    if not path:
+        return
+    done = [config._nnkit_results[n] for n in config._nnkit_finished if n in config._nnkit_results]
+    scratch = Path(path + ".new")
+    scratch.write_text(json.dumps({"running": running, "done": done}))
+    scratch.replace(path)
+
+
+def pytest_runtest_logstart(nodeid, location):
+    config = _CONFIG.get("config")
+    if config is not None and config.getoption("--submission"):
+        item = config._nnkit_items.get(nodeid)
+        _write_progress(config, _entry(item) if item else {"nodeid": nodeid, "cell": None})
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    config = _CONFIG.get("config")
+    if config is not None and config.getoption("--submission"):
+        config._nnkit_finished.append(nodeid)
+        _write_progress(config, None)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    """With --forget-grader-sources, delete the graders from disk now that they are imported.
+
+    The student's code is imported later, into this same process: it must not be
+    able to read the hidden tests and copy them into an error message.
+    """
+    config = session.config
+    if not (config.getoption("--submission") and config.getoption("--forget-grader-sources")):
+        return
+    shutil.rmtree(_grading(config).course.root / "grader_tests")
+    linecache.clearcache()
+    importlib.invalidate_caches()
 
 
 @pytest.fixture(scope="session")
@@ -172,16 +236,8 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if not item.config.getoption("--submission"):
         return
-    marker = item.get_closest_marker("grade_cell")
     results = item.config._nnkit_results
-    entry = results.setdefault(item.nodeid, {
-        "nodeid": item.nodeid,
-        "function": item.originalname or item.name,
-        "file": Path(str(item.path)).name,
-        "cell": marker.args[0] if marker else None,
-        "outcome": "passed",
-        "message": "",
-    })
+    entry = results.setdefault(item.nodeid, _entry(item))
     if report.failed:
         entry["outcome"] = "failed"
         if not entry["message"] and call.excinfo is not None:

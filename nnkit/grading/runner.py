@@ -4,10 +4,12 @@ The student's code is imported by pytest in a child process, never in the
 caller: a submission that loops, crashes, exits or floods stdout takes only
 that child with it. Its output goes to a file of which only the tail is read,
 the whole process group is killed at the deadline, and the verdict is read
-from the JSON report the pytest plugin writes.
+from the JSON report the pytest plugin writes. The child imports a private copy
+of the graders, which it deletes before the student's code loads.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -27,7 +29,8 @@ from nnkit.grading.notebook import is_solution, read_notebook
 from nnkit.grading.results import CellScore, cell_points, score_cells
 
 OUTPUT_TAIL_BYTES = 4000
-MAX_LOG_BYTES = 8 << 20
+POLL_SECONDS = 0.5
+STOP_GRACE = 10  # seconds a test may outlive its timeout before its process is killed
 
 
 @dataclass
@@ -69,9 +72,27 @@ def given_cells_only(source_notebook: Path, destination: Path) -> None:
     nbformat.write(nb, str(destination))
 
 
+def private_graders(course: Course, assignment: str, destination: Path) -> Course:
+    """Copy what the grader process imports (the conftest and one assignment's graders)
+    into `destination`, laid out as a course of its own.
+
+    The pytest plugin deletes this copy once the tests are collected
+    (``--forget-grader-sources``), before the student's code is imported: that code
+    shares the process, so it must not find the graders' source on disk.
+    """
+    graders = destination / "grader_tests"
+    shutil.copytree(course.grader_dir(assignment), graders / assignment,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copyfile(course.root / "grader_tests" / "conftest.py", graders / "conftest.py")
+    # Course.containing() recognises a course by this file; the graders never read it.
+    (destination / "nbgrader_config.py").write_text("# a private copy of one assignment's graders (nnkit.grading.runner)\n")
+    return Course(destination)
+
+
 def pytest_command(course: Course, assignment: str, submission: Path, source: Path, report: Path,
                    device: str = "auto", per_test_timeout: int = 300, first_failure_only: bool = False,
-                   only_cells: list[str] | None = None) -> list[str]:
+                   only_cells: list[str] | None = None, forget_sources: bool = False,
+                   progress: Path | None = None, skip_tests: Path | None = None) -> list[str]:
     argv = [sys.executable, "-m", "pytest", str(course.grader_dir(assignment)),
             "--submission", str(submission), "--assignment", assignment,
             "--source-notebook", str(source),
@@ -79,11 +100,63 @@ def pytest_command(course: Course, assignment: str, submission: Path, source: Pa
             "--rootdir", str(course.root / "grader_tests"),
             "-p", "no:cacheprovider", "-q", "--no-header", "-rN",
             "--timeout", str(per_test_timeout)]
+    if forget_sources:
+        argv.append("--forget-grader-sources")
+    if progress:
+        argv += ["--grader-progress", str(progress)]
+    if skip_tests:
+        argv += ["--grader-skip-tests", str(skip_tests)]
     if first_failure_only:
         argv.append("-x")
     if only_cells:
         argv += ["--grade-cells", ",".join(only_cells)]
     return argv
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _supervise(argv: list[str], work: Path, log: Path, progress: Path, env: dict, deadline: float,
+               stop_after: float) -> tuple[str, dict | None]:
+    """Run one pytest process to its end: ("exited", None), ("deadline", None), or
+    ("stuck", test) for a test still running `stop_after` seconds after it started.
+
+    pytest-timeout stops a slow test by raising inside it, which student code that
+    catches BaseException can swallow; so the process is also watched from here.
+    """
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(argv, cwd=work, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        running, since, ended = None, time.monotonic(), ("exited", None)
+        try:
+            while True:
+                try:
+                    proc.wait(timeout=POLL_SECONDS)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                now = time.monotonic()
+                if now >= deadline:
+                    ended = ("deadline", None)
+                    break
+                current = (_read_json(progress) or {}).get("running")
+                if current != running:
+                    running, since = current, now
+                elif running and now - since > stop_after:
+                    ended = ("stuck", running)
+                    break
+        finally:
+            # Student code may have forked; take the whole group down.
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+    return ended[0], ended[1] if ended[0] != "exited" else {"returncode": proc.returncode}
 
 
 def run_graders(course: Course, assignment: str, submission: Path, *, timeout: float = 900,
@@ -93,53 +166,52 @@ def run_graders(course: Course, assignment: str, submission: Path, *, timeout: f
     """Grade `submission` (a notebook) with `grader_tests/<assignment>`.
 
     `wrap(argv, workdir, readable)` may return a sandboxed command line for the pytest
-    process (see `nnkit.sandbox.grader_wrapper`).
+    process (see `nnkit.sandbox.grader_wrapper`). A test that outlives its timeout by
+    `STOP_GRACE` seconds is failed as timed out, and a fresh process runs the tests
+    that had not finished.
     """
     points = cell_points(read_notebook(course.source_notebook(assignment)))
     start = time.monotonic()
+    deadline = start + timeout
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
     with tempfile.TemporaryDirectory(prefix="nnkit-grade-") as tmp:
         work = Path(tmp)
-        report, log = work / "report.json", work / "pytest.log"
+        log = work / "pytest.log"
         # A private copy: the sandboxed process sees only its work folder.
         copy, source = work / Path(submission).name, work / "given_cells.ipynb"
         shutil.copyfile(submission, copy)
         given_cells_only(course.source_notebook(assignment), source)
-        argv = pytest_command(course, assignment, copy, source, report, device, per_test_timeout,
-                              first_failure_only, only_cells)
-        if wrap:
-            graders = course.root / "grader_tests"
-            argv = wrap(argv, work, [course.grader_dir(assignment), graders / "conftest.py",
-                                     course.root / "nbgrader_config.py"])
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(argv, cwd=work, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, env=env, start_new_session=True)
-            try:
-                proc.wait(timeout=timeout)
-                timed_out = False
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            finally:
-                # Student code may have forked; take the whole group down.
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait()
+        settled: dict[str, dict] = {}  # tests stopped by the watch, and those finished before them
+        for attempt in itertools.count(1):
+            report, progress, skip = (work / f"{name}-{attempt}.json" for name in ("report", "progress", "skip"))
+            skip.write_text(json.dumps(sorted(settled)))
+            graders = private_graders(course, assignment, work / f"course-{attempt}")
+            argv = pytest_command(graders, assignment, copy, source, report, device, per_test_timeout,
+                                  first_failure_only, only_cells, forget_sources=True, progress=progress,
+                                  skip_tests=skip)
+            if wrap:
+                argv = wrap(argv, work, [])
+            ended, detail = _supervise(argv, work, log, progress, env, deadline, per_test_timeout + STOP_GRACE)
+            if ended != "stuck":
+                break
+            for test in (_read_json(progress) or {}).get("done", []):
+                settled[test["nodeid"]] = test
+            settled[detail["nodeid"]] = dict(detail, outcome="failed", message=(
+                "Timed out: your code took too long and kept running when it was told to stop "
+                "(an endless loop that catches every exception?)."))
         seconds = time.monotonic() - start
         tail = _tail(log)
-        if timed_out:
+        if ended == "deadline":
             return GraderRun(_fail_all(points, f"Timed out: grading stopped after {timeout:g} s. "
                                        "Look for an endless loop or a very slow cell."),
                              "timed out", tail, seconds)
-        try:
-            payload = json.loads(report.read_text())
-        except (OSError, ValueError):
+        payload = _read_json(report)
+        if payload is None:
             return GraderRun(_fail_all(points, "The grading process crashed while running your code "
-                                       f"(exit code {proc.returncode}); no check could finish. Look for "
+                                       f"(exit code {detail['returncode']}); no check could finish. Look for "
                                        "sys.exit, os._exit or code that kills the Python process."),
                              "crashed", tail, seconds)
-        tests = payload.get("tests", [])
+        tests = list(settled.values()) + [t for t in payload.get("tests", []) if t["nodeid"] not in settled]
         cells = score_cells(tests, points)
         status = "timed out" if any(t["message"].startswith("Timed out") for t in tests) else "ok"
         return GraderRun(cells, status, tail, seconds, payload.get("device", "?"))

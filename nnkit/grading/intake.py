@@ -1,0 +1,131 @@
+"""Autograde intake: the hand-ins nbgrader gives up on before any kit step runs.
+
+nbgrader 0.9.6 drops two common hand-ins without a word to the student:
+
+* a notebook saved under another name (``learning_rates (1).ipynb``, as a browser
+  names a second download) is skipped as "unknown", and
+* a file that is not a readable notebook (truncated, not JSON) aborts that student.
+
+Either way no autograded notebook exists, so ``generate_feedback`` writes nothing
+and the student never learns why the score is 0. Two configured pieces fix that:
+
+* `match_misnamed_notebooks`, the ``Autograde.pre_convert_hook``, grades a lone
+  unknown notebook under the expected name when that name is missing;
+* `IntakeExporter`, the ``Autograde.exporter_class``, reads it, and stands the
+  blank release notebook in for a file that cannot be read.
+
+Both put a note at the top of the notebook, so it reaches the feedback, and record
+it for the export's ``status`` column ("unreadable" for a file that could not be read).
+"""
+from __future__ import annotations
+
+import datetime
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbconvert.exporters import NotebookExporter
+from nbconvert.exporters.exporter import ResourcesDict
+
+from nnkit.grading.notebook import NotebookProblem, read_notebook
+
+NOTE_TAG = "nnkit-intake-note"
+
+
+@dataclass
+class IntakeNote:
+    status: str    # "graded" (the hand-in was used) or "unreadable" (the blank release was graded)
+    message: str   # Markdown for the student, shown first in the feedback
+
+
+# (student, assignment, notebook) -> note; read by RunHiddenGraders for the status file.
+NOTES: dict[tuple[str, str, str], IntakeNote] = {}
+# expected notebook path (absent) -> the misnamed file handed in instead
+ALIASES: dict[str, str] = {}
+
+_COPY_SUFFIX = re.compile(r"(\s*\(\d+\)|[-_ ]copy\d*|^copy of )", re.I)
+
+
+def _plain_name(stem: str) -> str:
+    return _COPY_SUFFIX.sub("", stem).strip().lower()
+
+
+def match_misnamed_notebooks(assignment: str, student: str, notebooks: list[str]) -> None:
+    """Map unknown notebook names onto the assignment's missing ones, in place.
+
+    A name matches when it is the expected one up to case and copy suffixes
+    (" (1)", "-Copy1", "Copy of "); failing that, a lone unknown notebook stands for
+    a lone missing one. Anything ambiguous is left to nbgrader, which skips it.
+    """
+    if not notebooks:
+        return
+    folder = Path(notebooks[0]).parent
+    source = Path.cwd() / "source" / folder.name  # nbgrader converts from the course root
+    expected = sorted(p.stem for p in source.glob("*.ipynb"))
+    present = {Path(n).stem for n in notebooks}
+    missing = [name for name in expected if name not in present]
+    unknown = [n for n in notebooks if Path(n).stem not in expected]
+    pairs = {}
+    for name in missing:
+        alike = [n for n in unknown if _plain_name(Path(n).stem) == name.lower()]
+        if len(alike) == 1:
+            pairs[name] = alike[0]
+    if not pairs and len(missing) == 1 and len(unknown) == 1:
+        pairs[missing[0]] = unknown[0]
+    for name, handed_in in pairs.items():
+        target = str(folder / f"{name}.ipynb")
+        ALIASES[target] = handed_in
+        notebooks[notebooks.index(handed_in)] = target
+
+
+def _note_cell(message: str) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_markdown_cell(f"<div class=\"alert alert-danger\">\n\n**Grading note.** {message}\n\n</div>")
+    cell.metadata["tags"] = [NOTE_TAG]
+    return cell
+
+
+class IntakeExporter(NotebookExporter):
+    """nbgrader's notebook exporter, forgiving about what a student hands in.
+
+    Only the sanitize pass reads the student's file; the autograde pass reads
+    nbgrader's own copy and goes through unchanged.
+    """
+
+    def from_filename(self, filename, resources=None, **kw):
+        converter = self.parent
+        info = (resources or {}).get("nbgrader")
+        if info is None or not getattr(converter, "_sanitizing", False):
+            return super().from_filename(filename, resources=resources, **kw)
+        handed_in = ALIASES.get(str(filename), str(filename))
+        key = (info["student"], info["assignment"], info["notebook"])
+        expected = Path(filename).name
+        try:
+            nb = read_notebook(handed_in)
+            note = None
+            if handed_in != str(filename):
+                note = IntakeNote("graded", f"You handed in `{Path(handed_in).name}`, but the file name this "
+                                            f"assignment expects is `{expected}`. It was graded as `{expected}` "
+                                            "this time; keep the release's file name when you hand in.")
+        except NotebookProblem as problem:
+            release = Path(converter.coursedir.format_path(converter.coursedir.release_directory, ".",
+                                                           info["assignment"])) / expected
+            converter.log.warning("%s: %s; grading the blank release notebook in its place", info["student"], problem)
+            nb = read_notebook(release)
+            reason = str(problem).replace(str(Path(handed_in).parent) + os.sep, "")
+            note = IntakeNote("unreadable", f"Your `{Path(handed_in).name}` could not be read: {reason} Nothing "
+                                            "you wrote was graded; what follows is the blank release notebook, "
+                                            "scored as handed out. Open your file in Jupyter to check it saves, "
+                                            "then hand it in again.")
+        if note:
+            NOTES[key] = note
+            nb.cells.insert(0, _note_cell(note.message))
+        else:
+            NOTES.pop(key, None)
+        resources = resources if resources is not None else ResourcesDict()
+        metadata = resources.setdefault("metadata", ResourcesDict())
+        metadata["name"], metadata["path"] = Path(filename).stem, str(Path(filename).parent)
+        when = os.path.getmtime(handed_in) if os.path.exists(handed_in) else 0
+        metadata["modified_date"] = datetime.datetime.fromtimestamp(when, tz=datetime.timezone.utc).strftime("%B %d, %Y")
+        return self.from_notebook_node(nb, resources=resources, **kw)
