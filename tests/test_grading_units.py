@@ -80,3 +80,42 @@ def test_variants_replace_only_their_cells():
     assert sorted(changed) == sorted(variant.cells)
     with pytest.raises(ValueError, match="no solution cell named nope"):
         apply_variant(SOURCE, {"nope": "x = 1"})
+
+
+@pytest.mark.parametrize("handed_in,expected,graded_as", [
+    (["learning_rates (1).ipynb"], ["learning_rates"], "learning_rates"),       # browser's second download
+    (["Learning_Rates-Copy1.ipynb"], ["learning_rates"], "learning_rates"),    # Jupyter's "Make a copy"
+    (["my answers.ipynb"], ["learning_rates"], "learning_rates"),              # the only notebook for the only name
+    (["learning_rates.ipynb", "scratch.ipynb"], ["learning_rates"], None),     # right name present: nothing to do
+    (["a.ipynb", "b.ipynb"], ["learning_rates"], None),                        # ambiguous: left to nbgrader
+    (["part1 (2).ipynb", "notes.ipynb"], ["part1", "part2"], "part1"),          # several: only a clear match
+])
+def test_misnamed_notebooks_are_graded_under_the_expected_name(tmp_path, monkeypatch, handed_in, expected, graded_as):
+    from nnkit.grading import intake
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "source" / "ps").mkdir(parents=True)
+    for name in expected:
+        (tmp_path / "source" / "ps" / f"{name}.ipynb").write_text("{}")
+    folder = tmp_path / "submitted" / "student" / "ps"
+    notebooks = [str(folder / name) for name in handed_in]
+    before = list(notebooks)
+    monkeypatch.setattr(intake, "ALIASES", {})
+    intake.match_misnamed_notebooks(assignment="ps", student="student", notebooks=notebooks)
+    if graded_as is None:
+        assert notebooks == before and intake.ALIASES == {}
+    else:
+        target = str(folder / f"{graded_as}.ipynb")
+        assert target in notebooks and len(notebooks) == len(before)
+        assert intake.ALIASES[target] in before and intake.ALIASES[target] not in notebooks
+
+
+def test_an_unreadable_hand_in_is_exported_as_unreadable(tmp_path):
+    from nnkit.grading.gradebook import read_status, write_status
+
+    write_status(tmp_path, {"status": "ok"}, {"status": "ok"}, {"status": "unreadable", "message": "not JSON"})
+    assert read_status(tmp_path) == "unreadable"
+    write_status(tmp_path, {"status": "ok"}, {"status": "timed out"}, {"status": "graded", "message": "renamed"})
+    assert read_status(tmp_path) == "timed out"
+    write_status(tmp_path, {"status": "ok"}, {"status": "ok"})
+    assert read_status(tmp_path) == "graded"
