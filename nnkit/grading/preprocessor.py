@@ -87,9 +87,11 @@ class RunHiddenGraders(NbGraderPreprocessor):
             self.log.warning("Grader process %s for %s; its last output:\n%s", run.status, info.get("student"), run.detail)
         for cell in cells:
             cell.outputs = cell_outputs(run, grade_id(cell))
+        if run.notes:
+            cells[0].outputs.insert(0, new_output("stream", name="stdout", text="".join(f"Note: {n}\n" for n in run.notes)))
         if folder:
             execution = resources.get("nnkit", {}).get("execution", {"status": "ok", "detail": ""})
             note = NOTES.get((info.get("student"), info["assignment"], info["notebook"]))
             write_status(Path(folder), execution, {"status": run.status, "seconds": round(run.seconds, 1),
-                                                   "device": run.device}, note and vars(note))
+                                                   "device": run.device, "notes": run.notes}, note and vars(note))
         return nb, resources

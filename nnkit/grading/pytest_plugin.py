@@ -49,6 +49,8 @@ def pytest_addoption(parser):
     group.addoption("--grader-progress", help="keep this JSON file up to date with the running test and the "
                                               "finished ones (the runner watches it)")
     group.addoption("--grader-skip-tests", help="JSON list of test node ids not to run (already settled)")
+    group.addoption("--grader-leave-out-cells", help="JSON object: cells of the submission not to run "
+                                                     "(they crashed an earlier grader process) -> how it died")
     group.addoption("--forget-grader-sources", action="store_true",
                     help="delete the grader_tests folder once its tests are collected, before the student's code "
                          "is imported (only for a private copy: nnkit.grading.runner makes one)")
@@ -60,6 +62,7 @@ _CONFIG: dict = {}  # the logstart/logfinish hooks are not given the config
 def pytest_configure(config):
     config.addinivalue_line("markers", "grade_cell(grade_id): the hidden grade cell this test scores")
     config._nnkit_results, config._nnkit_items, config._nnkit_finished = {}, {}, []
+    config._nnkit_running = None
     _CONFIG["config"] = config
     if config.getoption("--submission"):
         # The graders' models are tiny: one CPU thread is several times faster than two
@@ -132,13 +135,16 @@ def _entry(item) -> dict:
             "cell": marker.args[0] if marker else None, "outcome": "passed", "message": ""}
 
 
-def _write_progress(config, running) -> None:
+def _write_progress(config, running, loading: str | None = None) -> None:
+    """Tell the runner what is going on, in case this process dies or hangs: the test
+    running, the submission cell being loaded, and the tests finished so far."""
     path = config.getoption("--grader-progress")
     if not path:
         return
+    config._nnkit_running = running
     done = [config._nnkit_results[n] for n in config._nnkit_finished if n in config._nnkit_results]
     scratch = Path(path + ".new")
-    scratch.write_text(json.dumps({"running": running, "done": done}))
+    scratch.write_text(json.dumps({"running": running, "loading": loading, "done": done}))
     scratch.replace(path)
 
 
@@ -199,14 +205,21 @@ class Submission:
 
 
 @pytest.fixture(scope="session")
-def submission(grading, tmp_path_factory) -> Submission:
+def submission(request, grading, tmp_path_factory) -> Submission:
     try:
         source_nb = read_notebook(grading.source_notebook)
         student_nb = read_notebook(grading.submission)
     except NotebookProblem as problem:
         raise SubmissionError(str(problem)) from None
     code = assemble_module_source(source_nb, student_nb)
-    return Submission(load_module(code, tmp_path_factory.mktemp("submission")))
+    config = request.config
+    left_out_file = config.getoption("--grader-leave-out-cells")
+    left_out = json.loads(Path(left_out_file).read_text()) if left_out_file else {}
+    running = getattr(config, "_nnkit_running", None)
+    module = load_module(code, tmp_path_factory.mktemp("submission"), left_out=left_out,
+                         before_cell=lambda origin: _write_progress(config, running, loading=origin))
+    _write_progress(config, running)
+    return Submission(module)
 
 
 def describe_exception(error: BaseException) -> str:

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -31,6 +31,7 @@ from nnkit.grading.results import CellScore, cell_points, score_cells
 OUTPUT_TAIL_BYTES = 4000
 POLL_SECONDS = 0.5
 STOP_GRACE = 10  # seconds a test may outlive its timeout before its process is killed
+MAX_ATTEMPTS = 50  # grader processes for one notebook, each going on past what stopped the last
 
 
 @dataclass
@@ -41,6 +42,7 @@ class GraderRun:
     detail: str
     seconds: float
     device: str = "?"
+    notes: list[str] = field(default_factory=list)  # for the student: what was left out, and why
 
     @property
     def score(self) -> float:
@@ -92,7 +94,8 @@ def private_graders(course: Course, assignment: str, destination: Path) -> Cours
 def pytest_command(course: Course, assignment: str, submission: Path, source: Path, report: Path,
                    device: str = "auto", per_test_timeout: int = 300, first_failure_only: bool = False,
                    only_cells: list[str] | None = None, forget_sources: bool = False,
-                   progress: Path | None = None, skip_tests: Path | None = None) -> list[str]:
+                   progress: Path | None = None, skip_tests: Path | None = None,
+                   leave_out_cells: Path | None = None) -> list[str]:
     argv = [sys.executable, "-m", "pytest", str(course.grader_dir(assignment)),
             "--submission", str(submission), "--assignment", assignment,
             "--source-notebook", str(source),
@@ -106,6 +109,8 @@ def pytest_command(course: Course, assignment: str, submission: Path, source: Pa
         argv += ["--grader-progress", str(progress)]
     if skip_tests:
         argv += ["--grader-skip-tests", str(skip_tests)]
+    if leave_out_cells:
+        argv += ["--grader-leave-out-cells", str(leave_out_cells)]
     if first_failure_only:
         argv.append("-x")
     if only_cells:
@@ -166,9 +171,12 @@ def run_graders(course: Course, assignment: str, submission: Path, *, timeout: f
     """Grade `submission` (a notebook) with `grader_tests/<assignment>`.
 
     `wrap(argv, workdir, readable)` may return a sandboxed command line for the pytest
-    process (see `nnkit.sandbox.grader_wrapper`). A test that outlives its timeout by
-    `STOP_GRACE` seconds is failed as timed out, and a fresh process runs the tests
-    that had not finished.
+    process (see `nnkit.sandbox.grader_wrapper`).
+
+    One bad function should cost only its own checks. So a test that outlives its
+    timeout by `STOP_GRACE` seconds fails as timed out, a test during which the
+    process dies fails as crashed, a submission cell that kills the process while
+    it loads is left out, and each time a fresh process runs what had not finished.
     """
     points = cell_points(read_notebook(course.source_notebook(assignment)))
     start = time.monotonic()
@@ -181,24 +189,44 @@ def run_graders(course: Course, assignment: str, submission: Path, *, timeout: f
         copy, source = work / Path(submission).name, work / "given_cells.ipynb"
         shutil.copyfile(submission, copy)
         given_cells_only(course.source_notebook(assignment), source)
-        settled: dict[str, dict] = {}  # tests stopped by the watch, and those finished before them
+        settled: dict[str, dict] = {}  # tests stopped by the watch or by a crash, and those finished before them
+        left_out: dict[str, str] = {}  # submission cells that crashed a grader process -> how
+        crashes = 0
         for attempt in itertools.count(1):
-            report, progress, skip = (work / f"{name}-{attempt}.json" for name in ("report", "progress", "skip"))
+            report, progress, skip, cells = (work / f"{name}-{attempt}.json"
+                                             for name in ("report", "progress", "skip", "left-out"))
             skip.write_text(json.dumps(sorted(settled)))
+            cells.write_text(json.dumps(left_out))
             graders = private_graders(course, assignment, work / f"course-{attempt}")
             argv = pytest_command(graders, assignment, copy, source, report, device, per_test_timeout,
                                   first_failure_only, only_cells, forget_sources=True, progress=progress,
-                                  skip_tests=skip)
+                                  skip_tests=skip, leave_out_cells=cells)
             if wrap:
                 argv = wrap(argv, work, [])
             ended, detail = _supervise(argv, work, log, progress, env, deadline, per_test_timeout + STOP_GRACE)
-            if ended != "stuck":
+            state = _read_json(progress) or {}
+            if ended == "exited" and report.exists():
                 break
-            for test in (_read_json(progress) or {}).get("done", []):
+            if ended == "deadline" or attempt >= MAX_ATTEMPTS:
+                break
+            for test in state.get("done", []):
                 settled[test["nodeid"]] = test
-            settled[detail["nodeid"]] = dict(detail, outcome="failed", message=(
-                "Timed out: your code took too long and kept running when it was told to stop "
-                "(an endless loop that catches every exception?)."))
+            if ended == "stuck":
+                settled[detail["nodeid"]] = dict(detail, outcome="failed", message=(
+                    "Timed out: your code took too long and kept running when it was told to stop "
+                    "(an endless loop that catches every exception?)."))
+                continue
+            # The process died. Go on without what it was running, if that is known.
+            how = _how_it_died(detail["returncode"])
+            if state.get("loading") and state["loading"] not in left_out:
+                left_out[state["loading"]] = how
+            elif state.get("running") and state["running"]["nodeid"] not in settled:
+                settled[state["running"]["nodeid"]] = dict(state["running"], outcome="failed", message=(
+                    f"The grading process crashed during this check ({how}): your code killed the Python "
+                    "process (a segfault, os._exit, or running out of memory?)."))
+            else:
+                break
+            crashes += 1
         seconds = time.monotonic() - start
         tail = _tail(log)
         if ended == "deadline":
@@ -207,11 +235,23 @@ def run_graders(course: Course, assignment: str, submission: Path, *, timeout: f
                              "timed out", tail, seconds)
         payload = _read_json(report)
         if payload is None:
-            return GraderRun(_fail_all(points, "The grading process crashed while running your code "
-                                       f"(exit code {detail['returncode']}); no check could finish. Look for "
-                                       "sys.exit, os._exit or code that kills the Python process."),
-                             "crashed", tail, seconds)
+            how = _how_it_died(detail["returncode"]) if detail else "unknown"
+            return GraderRun(_fail_all(points, f"The grading process crashed while running your code ({how}); "
+                                       "no check could finish. Look for sys.exit, os._exit or code that kills "
+                                       "the Python process."), "crashed", tail, seconds)
         tests = list(settled.values()) + [t for t in payload.get("tests", []) if t["nodeid"] not in settled]
         cells = score_cells(tests, points)
-        status = "timed out" if any(t["message"].startswith("Timed out") for t in tests) else "ok"
-        return GraderRun(cells, status, tail, seconds, payload.get("device", "?"))
+        status = ("crashed" if crashes else
+                  "timed out" if any(t["message"].startswith("Timed out") for t in tests) else "ok")
+        notes = [f"{origin[0].upper()}{origin[1:]} crashed the grading process ({how}), so the graders ran "
+                 "without it." for origin, how in left_out.items()]
+        return GraderRun(cells, status, tail, seconds, payload.get("device", "?"), notes)
+
+
+def _how_it_died(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            return f"signal {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"signal {-returncode}"
+    return f"exit code {returncode}"

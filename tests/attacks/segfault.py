@@ -1,8 +1,8 @@
 """Writes a fake "graded" .nnkit-status.json, then segfaults through ctypes (in the kernel and in the grader process)."""
 # plain: not probed (a dead kernel loses the submission in plain nbgrader)
-# lost: all
+# lost: -
 # status: crashed
-# feedback: kernel died | grading process crashed
+# feedback: kernel died | crashed the grading process (signal SIGSEGV)
 # %% diagnose +
 import ctypes as _ctypes
 import json as _json
