@@ -249,9 +249,9 @@ def run_graders(course: Course, assignment: str, submission: Path, *, timeout: f
 
 
 def _how_it_died(returncode: int) -> str:
-    if returncode < 0:
-        try:
-            return f"signal {signal.Signals(-returncode).name}"
-        except ValueError:
-            return f"signal {-returncode}"
-    return f"exit code {returncode}"
+    """Exit code or signal; bubblewrap passes a signal on as 128 + its number."""
+    number = -returncode if returncode < 0 else returncode - 128 if returncode > 128 else None
+    try:
+        return f"signal {signal.Signals(number).name}" if number else f"exit code {returncode}"
+    except ValueError:
+        return f"exit code {returncode}"
