@@ -6,6 +6,9 @@
 * ``--source-notebook``: the instructor's notebook (default: found under ``source/``);
 * ``--grader-report FILE``: a JSON report, one entry per test, for autograde;
 * ``--grader-device``: ``auto`` (CUDA if present), ``cpu`` or ``cuda``;
+* ``--grader-progress``, ``--grader-skip-tests``, ``--grader-leave-out-cells`` and
+  ``--forget-grader-sources``, with which `nnkit.grading.runner` watches a run and
+  starts a fresh process past a check or cell that hung or crashed;
 * the ``submission``, ``device`` and ``course`` fixtures;
 * the ``grade_cell(grade_id)`` marker that ties a test to a hidden grade cell.
 

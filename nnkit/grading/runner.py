@@ -127,8 +127,8 @@ def _read_json(path: Path) -> dict | None:
 
 def _supervise(argv: list[str], work: Path, log: Path, progress: Path, env: dict, deadline: float,
                stop_after: float) -> tuple[str, dict | None]:
-    """Run one pytest process to its end: ("exited", None), ("deadline", None), or
-    ("stuck", test) for a test still running `stop_after` seconds after it started.
+    """Run one pytest process to its end: ("exited", {"returncode": ...}), ("deadline", None),
+    or ("stuck", test) for a test still running `stop_after` seconds after it started.
 
     pytest-timeout stops a slow test by raising inside it, which student code that
     catches BaseException can swallow; so the process is also watched from here.
@@ -235,7 +235,7 @@ def run_graders(course: Course, assignment: str, submission: Path, *, timeout: f
                              "timed out", tail, seconds)
         payload = _read_json(report)
         if payload is None:
-            how = _how_it_died(detail["returncode"]) if detail else "unknown"
+            how = _how_it_died(detail["returncode"]) if ended == "exited" else f"stopped after {attempt} tries"
             return GraderRun(_fail_all(points, f"The grading process crashed while running your code ({how}); "
                                        "no check could finish. Look for sys.exit, os._exit or code that kills "
                                        "the Python process."), "crashed", tail, seconds)
