@@ -47,7 +47,7 @@ ASSIGNMENT = "ps1_learning_rates"
 NOTEBOOK = "learning_rates.ipynb"
 ATTACK_DIR = Path(__file__).parent / "attacks"
 HONEST_WRONG = ROOT / "tests" / "variants" / ASSIGNMENT / "wrong" / "he_fan_out.py"
-TIMEOUTS = ["c.SafeExecute.timeout = 45", "c.RunHiddenGraders.per_test_timeout = 30",
+TIMEOUTS = ["c.SafeExecute.timeout = 45", "c.RunHiddenGraders.per_test_timeout = 15",
             "c.RunHiddenGraders.timeout = 400"]
 SECRETS = ("def test_", "grade_cell", "ps1_reference", "from nnkit.grading.checks", "MARK SCHEME", "Mark scheme")
 CANARY = "CANARY: instructor-side file, must never change\n"
