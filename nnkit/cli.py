@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from nnkit.data import MnistNotFound
 from nnkit.grading.course import Course, CourseProblem
 from nnkit.grading.notebook import NotebookProblem
 
@@ -125,7 +126,7 @@ def main(argv=None) -> int:
         os.environ["MNIST_ROOT"] = str(Path(args.mnist_root).resolve())
     try:
         return args.func(args)
-    except (CourseProblem, NotebookProblem) as problem:
+    except (CourseProblem, NotebookProblem, MnistNotFound) as problem:
         print(f"nnkit: {problem}", file=sys.stderr)
         return 2
 

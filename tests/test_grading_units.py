@@ -119,3 +119,20 @@ def test_an_unreadable_hand_in_is_exported_as_unreadable(tmp_path):
     assert read_status(tmp_path) == "timed out"
     write_status(tmp_path, {"status": "ok"}, {"status": "ok"})
     assert read_status(tmp_path) == "graded"
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the message on a machine without a GPU")
+def test_a_missing_gpu_is_a_clear_course_error_not_a_crash_in_every_report(tmp_path):
+    import subprocess
+    import sys
+
+    from nnkit.grading.course import CourseProblem
+    from nnkit.grading.runner import run_graders
+
+    with pytest.raises(CourseProblem, match="no CUDA GPU is visible.*Grade on 'cpu' or 'auto'"):
+        run_graders(COURSE, "ps1_learning_rates", SOURCE, device="cuda")
+    done = subprocess.run([sys.executable, "-m", "pytest", str(COURSE.root / "grader_tests"), "--submission", str(SOURCE),
+                           "--grader-device", "cuda", "-p", "no:cacheprovider", "-q"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4, done.stdout[-2000:] + done.stderr[-2000:]  # pytest's usage error
+    assert "no CUDA GPU is visible" in done.stderr and "Traceback" not in done.stdout + done.stderr

@@ -16,6 +16,8 @@ import random
 import numpy as np
 import torch
 
+from nnkit.grading.course import DeviceUnavailable
+
 # Captured before the submission is imported (this module is imported by the pytest plugin).
 _Tensor = torch.Tensor
 _isfinite = torch.isfinite
@@ -90,6 +92,8 @@ def pick_device(requested: str = "auto") -> torch.device:
     if requested == "auto":
         return torch.device("cuda" if _cuda_available else "cpu")
     if requested.startswith("cuda") and not _cuda_available:
-        raise RuntimeError(f"--grader-device={requested} was asked for but no CUDA GPU is visible; "
-                           "use --grader-device=cpu or auto.")
+        raise DeviceUnavailable(
+            f"the graders were asked to run on '{requested}', but no CUDA GPU is visible on this machine. "
+            "Grade on 'cpu' or 'auto' (pytest --grader-device, nnkit --device, or c.RunHiddenGraders.device "
+            "in nbgrader_config.py).")
     return torch.device(requested)

@@ -11,7 +11,11 @@ from pathlib import Path
 
 
 class CourseProblem(Exception):
-    """The course folder is not laid out as expected; the message says what to do."""
+    """The course folder or its settings are not as expected; the message says what to do."""
+
+
+class DeviceUnavailable(CourseProblem):
+    """The graders were asked to run on a GPU this machine does not have."""
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import pytest
 
 from nnkit.grading import checks  # noqa: F401  (captures torch references before student code loads)
 from nnkit.grading.checks import GraderFailure, pick_device
-from nnkit.grading.course import Course
+from nnkit.grading.course import Course, DeviceUnavailable
 from nnkit.grading.notebook import NotebookProblem, assemble_module_source, load_module, read_notebook
 from nnkit.grading.results import cell_points, score_cells, summarise
 
@@ -74,7 +74,10 @@ def pytest_configure(config):
 
         torch.set_num_threads(config.getoption("--grader-threads"))
         # Resolved before any student code loads: a submission cannot fake a GPU.
-        config._nnkit_device = pick_device(config.getoption("--grader-device"))
+        try:
+            config._nnkit_device = pick_device(config.getoption("--grader-device"))
+        except DeviceUnavailable as problem:
+            raise pytest.UsageError(str(problem)) from None
 
 
 @dataclass

@@ -24,6 +24,7 @@ from typing import Callable
 
 import nbformat
 
+from nnkit.grading.checks import pick_device
 from nnkit.grading.course import Course
 from nnkit.grading.notebook import is_solution, read_notebook
 from nnkit.grading.results import CellScore, cell_points, score_cells
@@ -178,6 +179,7 @@ def run_graders(course: Course, assignment: str, submission: Path, *, timeout: f
     process dies fails as crashed, a submission cell that kills the process while
     it loads is left out, and each time a fresh process runs what had not finished.
     """
+    pick_device(device)  # a missing GPU is the course's problem: say so here, not as a crash in every report
     points = cell_points(read_notebook(course.source_notebook(assignment)))
     start = time.monotonic()
     deadline = start + timeout
