@@ -119,7 +119,7 @@ def sandbox_argv(argv: Sequence[str | os.PathLike], *, writable: Iterable[Path] 
     ``hidden``: replaced by an empty tmpfs (non-existent paths are skipped).
     ``readonly``: bound read-only again after masking (for things needed from
     inside a hidden dir).  The Python installation and the nnkit package are
-    re-exposed automatically if a hidden dir covers them.
+    re-exposed automatically if a hidden dir (or the private /tmp) covers them.
     Without bwrap only the limits apply (writable/hidden are ignored).
     """
     limits = limits or Limits()
@@ -131,8 +131,9 @@ def sandbox_argv(argv: Sequence[str | os.PathLike], *, writable: Iterable[Path] 
         ro = [Path(r).resolve() for r in readonly]
         needed = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent,
                   _PKG_ROOT / "nnkit"}
+        masked = hid + [Path("/tmp")]  # _bwrap_base gives the sandbox a private /tmp
         ro += [p.resolve() for p in needed
-               if any(_inside(p, h) for h in hid) and not any(_inside(p, w) for w in wr)]
+               if any(_inside(p, h) for h in masked) and not any(_inside(p, w) for w in wr)]
         # (depth, kind) ordering: a parent mount never covers a later, deeper one;
         # at equal depth the mask comes first so a bind of the same path wins.
         mounts = sorted([(len(h.parts), 0, "--tmpfs", h) for h in hid]
