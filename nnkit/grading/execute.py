@@ -7,9 +7,10 @@ Plain nbgrader loses a student's whole submission when the kernel dies
 * catches a dead kernel, writes what happened into the cell that killed it,
   and lets grading go on (the hidden graders do not need the kernel);
 * keeps at most `max_output_bytes` of output per cell and says it cut the rest;
-* stops for good when the kernel ignores the interrupt that follows a cell
-  timeout (code that catches KeyboardInterrupt): plain nbgrader would then
-  wait out the timeout once more for every remaining cell;
+* stops when a cell keeps running after the interrupt that follows its
+  timeout (code that catches KeyboardInterrupt): nbclient then gives up waiting
+  for the kernel to go idle (``raise_on_iopub_timeout``, on in nbgrader) and
+  plain nbgrader drops the student;
 * records how execution ended in `resources["nnkit"]["execution"]`.
 """
 from __future__ import annotations
@@ -20,41 +21,26 @@ from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
 
-class KernelIgnoredInterrupt(Exception):
-    """A cell timed out, the kernel was interrupted, and the next cell timed out too."""
-
-
 class SafeExecute(Execute):
     max_output_bytes = Integer(1_000_000, help="Output kept per cell; the rest is dropped").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._bytes_per_cell: dict[int, int] = {}
         self._cut_cells: set[int] = set()
-        self._kernel_owes_reply = False
         self._current_cell = None
         status = {"status": "ok", "detail": ""}
         try:
             nb, resources = super().preprocess(nb, resources, km)
-        except (KernelIgnoredInterrupt, CellTimeoutError):
-            # The interrupt after a timeout did not stop the student's code: the kernel
-            # never went idle (nbclient's IOPub timeout) or never answered the next cell.
+        except CellTimeoutError:
             status = {"status": "timed out", "detail": "the kernel ignored the interrupt after a cell timed out"}
-            if self._current_cell is not None:
-                self._current_cell.outputs.append(new_output(
-                    "error", ename="KernelIgnoredInterrupt", evalue="the kernel kept running after a time-out",
-                    traceback=["This cell ran past the time limit, or an earlier one did, and the code kept running "
-                               "when it was interrupted (an endless loop that catches KeyboardInterrupt or "
-                               "BaseException?). The cells after it did not run; the hidden tests still graded "
-                               "your solution cells."]))
+            self._explain("KernelIgnoredInterrupt", "the kernel kept running after a time-out",
+                          "This cell ran past the time limit and kept running when it was interrupted (an endless "
+                          "loop that catches KeyboardInterrupt or BaseException?).")
         except DeadKernelError as error:
             status = {"status": "crashed", "detail": f"the kernel died ({error})"}
-            cell = self._cell_that_died(nb)
-            if cell is not None:
-                cell.outputs.append(new_output(
-                    "error", ename="KernelDied", evalue="the kernel died while running this cell",
-                    traceback=["The Python kernel died while running this cell (for example sys.exit, "
-                               "os._exit, a crash, or running out of memory). Cells after it did not run; "
-                               "the hidden tests still graded your solution cells."]))
+            self._explain("KernelDied", "the kernel died while running this cell",
+                          "The Python kernel died while running this cell (for example sys.exit, os._exit, a "
+                          "crash, or running out of memory).")
         for index in self._cut_cells:
             nb.cells[index].outputs.append(new_output(
                 "stream", name="stdout", text=f"\n[output cut: this cell printed more than "
@@ -69,27 +55,11 @@ class SafeExecute(Execute):
         self._current_cell = cell
         return super().preprocess_cell(cell, resources, index)
 
-    def on_cell_executed(self, **kwargs):
-        super().on_cell_executed(**kwargs)
-        # A timed-out cell gets the configured error reply at once; the kernel's own
-        # reply to it comes only if the interrupt stopped the student's code.
-        self._kernel_owes_reply = kwargs["execute_reply"]["content"].get("ename") == "CellTimeoutError"
-
-    async def _async_handle_timeout(self, timeout, cell=None):
-        if self._kernel_owes_reply:
-            raise KernelIgnoredInterrupt()
-        return await super()._async_handle_timeout(timeout, cell)
-
-    @staticmethod
-    def _cell_that_died(nb):
-        code = [c for c in nb.cells if c.cell_type == "code"]
-        ran = [i for i, c in enumerate(code) if c.get("execution_count") or c.get("outputs")]
-        following = (ran[-1] + 1) if ran else 0
-        # The cell that was running when the kernel died may have printed before dying.
-        if ran and not code[ran[-1]].get("execution_count"):
-            following = ran[-1]
-        return code[following] if following < len(code) else (code[-1] if code else None)
-
+    def _explain(self, ename: str, evalue: str, what: str) -> None:
+        """Say in the cell that stopped execution what happened, and what still counts."""
+        if self._current_cell is not None:
+            self._current_cell.outputs.append(new_output("error", ename=ename, evalue=evalue, traceback=[
+                what + " Cells after it did not run; the hidden tests still graded your solution cells."]))
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
         size = len(str(content.get("text", ""))) + sum(len(str(v)) for v in content.get("data", {}).values())

@@ -221,7 +221,7 @@ def submission(request, grading, tmp_path_factory) -> Submission:
     config = request.config
     left_out_file = config.getoption("--grader-leave-out-cells")
     left_out = json.loads(Path(left_out_file).read_text()) if left_out_file else {}
-    running = getattr(config, "_nnkit_running", None)
+    running = config._nnkit_running
     module = load_module(code, tmp_path_factory.mktemp("submission"), left_out=left_out,
                          before_cell=lambda origin: _write_progress(config, running, loading=origin))
     _write_progress(config, running)

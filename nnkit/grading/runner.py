@@ -24,7 +24,6 @@ from typing import Callable
 
 import nbformat
 
-from nnkit.grading.checks import pick_device
 from nnkit.grading.course import Course
 from nnkit.grading.notebook import is_solution, read_notebook
 from nnkit.grading.results import CellScore, cell_points, score_cells
@@ -179,7 +178,12 @@ def run_graders(course: Course, assignment: str, submission: Path, *, timeout: f
     process dies fails as crashed, a submission cell that kills the process while
     it loads is left out, and each time a fresh process runs what had not finished.
     """
-    pick_device(device)  # a missing GPU is the course's problem: say so here, not as a crash in every report
+    if device.startswith("cuda"):
+        # A missing GPU is the course's problem: say so here, not as a crash in every report.
+        # (Imported here: checks imports torch, which the caller, nbgrader, does not need.)
+        from nnkit.grading.checks import pick_device
+
+        pick_device(device)
     points = cell_points(read_notebook(course.source_notebook(assignment)))
     start = time.monotonic()
     deadline = start + timeout
