@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 
 from nnkit.grading.notebook import grade_id, is_solution, read_notebook
+from nnkit.grading.status import Status
 
 CELL_MARK = re.compile(r"^# %% (\S+)\s*$", re.M)
 FAILS_MARK = re.compile(r"^# fails: (.+)$", re.M)
@@ -90,7 +91,7 @@ class VariantResult:
     @property
     def as_expected(self) -> bool:
         if self.variant.kind == "correct":
-            return not self.failed_cells and self.status == "ok"
+            return not self.failed_cells and self.status is Status.GRADED
         if not self.variant.fails:
             return self.caught
         if self.exact:

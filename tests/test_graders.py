@@ -8,6 +8,7 @@ import pytest
 from conftest import COURSE
 from nnkit.grading.results import summarise
 from nnkit.grading.runner import run_graders
+from nnkit.grading.status import Status
 from nnkit.variants import check_all, discover, report
 
 ASSIGNMENTS = COURSE.assignments()
@@ -17,7 +18,7 @@ VARIANTS = discover(COURSE.root / "tests" / "variants", ASSIGNMENTS)
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_reference_solution_passes_every_grader(assignment):
     run = run_graders(COURSE, assignment, COURSE.source_notebook(assignment))
-    assert run.status == "ok", run.detail
+    assert run.status is Status.GRADED, run.detail
     assert run.score == run.max_score > 0, summarise(run.cells)
 
 

@@ -112,13 +112,18 @@ def test_misnamed_notebooks_are_graded_under_the_expected_name(tmp_path, monkeyp
 
 def test_an_unreadable_hand_in_is_exported_as_unreadable(tmp_path):
     from nnkit.grading.gradebook import read_status, write_status
+    from nnkit.grading.status import Status, read_record
 
-    write_status(tmp_path, {"status": "ok"}, {"status": "ok"}, {"status": "unreadable", "message": "not JSON"})
-    assert read_status(tmp_path) == "unreadable"
-    write_status(tmp_path, {"status": "ok"}, {"status": "timed out"}, {"status": "graded", "message": "renamed"})
-    assert read_status(tmp_path) == "timed out"
-    write_status(tmp_path, {"status": "ok"}, {"status": "ok"})
-    assert read_status(tmp_path) == "graded"
+    write_status(tmp_path, {"status": "graded"}, {"status": "graded"}, {"status": "unreadable", "message": "not JSON"})
+    assert read_status(tmp_path) is Status.UNREADABLE
+    write_status(tmp_path, {"status": "graded"}, {"status": "timed out"}, {"status": "graded", "message": "renamed"})
+    assert read_status(tmp_path) is Status.TIMED_OUT
+    write_status(tmp_path, {"status": "crashed"}, {"status": "timed out"})
+    assert read_status(tmp_path) is Status.CRASHED
+    write_status(tmp_path, {"status": "graded"}, {"status": "graded"}, measurements={"curve": [1.0, None]})
+    assert read_status(tmp_path) is Status.GRADED
+    assert read_record(tmp_path).measurements == {"curve": [1.0, None]}
+    assert read_status(tmp_path / "nowhere") is Status.NOT_GRADED
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the message on a machine without a GPU")
@@ -136,3 +141,28 @@ def test_a_missing_gpu_is_a_clear_course_error_not_a_crash_in_every_report(tmp_p
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 4, done.stdout[-2000:] + done.stderr[-2000:]  # pytest's usage error
     assert "no CUDA GPU is visible" in done.stderr and "Traceback" not in done.stdout + done.stderr
+
+
+def test_imports_from_the_students_own_cells_reach_the_graded_module(tmp_path):
+    """Issue 10a: a student who imports numpy in a cell of their own and uses it in a
+    solution must not lose the part with a NameError; their experiments still never run."""
+    import nbformat
+
+    source = read_notebook(SOURCE)
+    student = copy.deepcopy(source)
+    student.cells.insert(1, nbformat.v4.new_code_cell(
+        "%matplotlib inline\nimport numpy as np\nfrom math import sqrt as my_sqrt\nEXPERIMENT_RAN = True\n"
+        "import module_that_is_not_installed"))
+    _solution(student, "diagnose").source = "def diagnose(losses):\n    return str(np.float64(my_sqrt(4.0)))"
+    module = load_module(assemble_module_source(source, student), tmp_path)
+    assert module.diagnose([1.0]) == "2.0"
+    assert not hasattr(module, "EXPERIMENT_RAN")
+    # The missing module costs only its own name, and says so.
+    assert [type(e).__name__ for _, e in module.__load_errors__] == ["ModuleNotFoundError"]
+    assert callable(module.train)
+
+
+def test_given_cells_are_not_mistaken_for_the_students_imports():
+    source = read_notebook(SOURCE)
+    code = assemble_module_source(source, copy.deepcopy(source))
+    assert "your import" not in code

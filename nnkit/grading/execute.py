@@ -20,6 +20,8 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
+from nnkit.grading.status import Status
+
 
 class SafeExecute(Execute):
     max_output_bytes = Integer(1_000_000, help="Output kept per cell; the rest is dropped").tag(config=True)
@@ -28,16 +30,16 @@ class SafeExecute(Execute):
         self._bytes_per_cell: dict[int, int] = {}
         self._cut_cells: set[int] = set()
         self._current_cell = None
-        status = {"status": "ok", "detail": ""}
+        status = {"status": Status.GRADED, "detail": ""}
         try:
             nb, resources = super().preprocess(nb, resources, km)
         except CellTimeoutError:
-            status = {"status": "timed out", "detail": "the kernel ignored the interrupt after a cell timed out"}
+            status = {"status": Status.TIMED_OUT, "detail": "the kernel ignored the interrupt after a cell timed out"}
             self._explain("KernelIgnoredInterrupt", "the kernel kept running after a time-out",
                           "This cell ran past the time limit and kept running when it was interrupted (an endless "
                           "loop that catches KeyboardInterrupt or BaseException?).")
         except DeadKernelError as error:
-            status = {"status": "crashed", "detail": f"the kernel died ({error})"}
+            status = {"status": Status.CRASHED, "detail": f"the kernel died ({error})"}
             self._explain("KernelDied", "the kernel died while running this cell",
                           "The Python kernel died while running this cell (for example sys.exit, os._exit, a "
                           "crash, or running out of memory).")
@@ -46,8 +48,8 @@ class SafeExecute(Execute):
                 "stream", name="stdout", text=f"\n[output cut: this cell printed more than "
                                               f"{self.max_output_bytes // 1000} kB]\n"))
         if any(o.get("ename") == "CellTimeoutError" for c in nb.cells if c.cell_type == "code" for o in c.outputs):
-            if status["status"] == "ok":
-                status = {"status": "timed out", "detail": "a cell ran past the time limit and was interrupted"}
+            if status["status"] is Status.GRADED:
+                status = {"status": Status.TIMED_OUT, "detail": "a cell ran past the time limit and was interrupted"}
         (resources if resources is not None else {}).setdefault("nnkit", {})["execution"] = status
         return nb, resources
 

@@ -11,8 +11,8 @@ from nbgrader.plugins import CsvExportPlugin
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from nnkit.grading.notebook import grade_id, nbgrader_meta
+from nnkit.grading.status import GradingRecord, Status, read_record, write_record
 
-STATUS_FILE = ".nnkit-status.json"
 
 
 class ResetAutogradedOverrides(NbGraderPreprocessor):
@@ -54,31 +54,24 @@ def remove_planted_files(folder: Path) -> list[str]:
     return removed
 
 
-def write_status(folder: Path, execution: dict, graders: dict, intake: dict | None = None) -> None:
-    """Record how grading of one notebook ended, for the export (never through a link).
+def write_status(folder: Path, execution: dict, graders: dict, intake: dict | None = None,
+                 measurements: dict | None = None) -> Status:
+    """Record how grading of one notebook ended, for the export and the reports.
 
-    `intake` is `nnkit.grading.intake`'s note, when the hand-in needed one: an
-    unreadable file is "unreadable" whatever its stand-in scored.
+    `execution` and `graders` each hold a `Status` under "status"; `intake` is
+    `nnkit.grading.intake`'s note, when the hand-in needed one: an unreadable
+    file is "unreadable" whatever its stand-in scored.
     """
-    order = {"ok": 0, "timed out": 1, "crashed": 2}
-    worst = max([execution.get("status", "ok"), graders.get("status", "ok")], key=lambda s: order.get(s, 2))
-    status = "graded" if worst == "ok" else worst
-    if intake and intake.get("status") == "unreadable":
-        status = "unreadable"
-    text = json.dumps({"status": status, "execution": execution, "graders": graders, "intake": intake})
-    target = folder / STATUS_FILE
-    if target.is_symlink() or (target.exists() and not target.is_file()):
-        target.unlink()
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
+    status = Status.worst(Status(execution.get("status", Status.GRADED)), Status(graders.get("status", Status.GRADED)))
+    if intake and intake.get("status") == Status.UNREADABLE:
+        status = Status.UNREADABLE
+    write_record(folder, GradingRecord(status, execution, graders, intake, measurements or {}))
+    return status
 
 
-def read_status(folder: Path) -> str:
-    try:
-        return json.loads((folder / STATUS_FILE).read_text())["status"]
-    except (OSError, ValueError, KeyError):
-        return "not graded"
+def read_status(folder: Path) -> Status:
+    record = read_record(folder)
+    return record.status if record else Status.NOT_GRADED
 
 
 class StatusCsvExport(CsvExportPlugin):
@@ -103,10 +96,10 @@ class StatusCsvExport(CsvExportPlugin):
             try:
                 gradebook.find_submission(row["assignment"], row["student_id"])
             except MissingEntry:
-                row["status"] = "not submitted"
+                row["status"] = Status.NOT_SUBMITTED.value
                 continue
             folder = Path(coursedir.format_path(coursedir.autograded_directory, row["student_id"], row["assignment"]))
-            row["status"] = read_status(folder)
+            row["status"] = read_status(folder).value
         with open(path, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(rows[0].keys()))
             writer.writeheader()

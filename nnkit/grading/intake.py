@@ -30,13 +30,14 @@ from nbconvert.exporters import NotebookExporter
 from nbconvert.exporters.exporter import ResourcesDict
 
 from nnkit.grading.notebook import NotebookProblem, read_notebook
+from nnkit.grading.status import Status
 
 NOTE_TAG = "nnkit-intake-note"
 
 
 @dataclass
 class IntakeNote:
-    status: str    # "graded" (the hand-in was used) or "unreadable" (the blank release was graded)
+    status: Status  # GRADED (the hand-in was used) or UNREADABLE (the blank release was graded)
     message: str   # Markdown for the student, shown first in the feedback
 
 
@@ -105,7 +106,7 @@ class IntakeExporter(NotebookExporter):
             nb = read_notebook(handed_in)
             note = None
             if handed_in != str(filename):
-                note = IntakeNote("graded", f"You handed in `{Path(handed_in).name}`, but the file name this "
+                note = IntakeNote(Status.GRADED, f"You handed in `{Path(handed_in).name}`, but the file name this "
                                             f"assignment expects is `{expected}`. It was graded as `{expected}` "
                                             "this time; keep the release's file name when you hand in.")
         except NotebookProblem as problem:
@@ -114,7 +115,7 @@ class IntakeExporter(NotebookExporter):
             converter.log.warning("%s: %s; grading the blank release notebook in its place", info["student"], problem)
             nb = read_notebook(release)
             reason = str(problem).replace(str(Path(handed_in).parent) + os.sep, "")
-            note = IntakeNote("unreadable", f"Your `{Path(handed_in).name}` could not be read: {reason} Nothing "
+            note = IntakeNote(Status.UNREADABLE, f"Your `{Path(handed_in).name}` could not be read: {reason} Nothing "
                                             "you wrote was graded; what follows is the blank release notebook, "
                                             "scored as handed out. Open your file in Jupyter to check it saves, "
                                             "then hand it in again.")

@@ -10,10 +10,16 @@ those cells, in source order, where
   ``grade_id``. A cell the student deleted or whose metadata was lost is
   replaced by a comment, so the graders report the missing names.
 
-Experiment cells (sweeps, plots) carry no tag and never run during grading.
+Experiment cells (sweeps, plots) carry no tag and never run during grading. Of
+the cells the student wrote or changed outside the solution cells, only the
+top-level ``import``/``from ... import`` statements are taken: a solution may
+legitimately use ``np`` that the student imported in a cell of their own, and
+import statements run no experiments. They come before the solution cells,
+after the given ones (which keep the last word on a name they define).
 """
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import re
@@ -84,6 +90,29 @@ def _strip_magics(source: str) -> str:
                      for line in source.splitlines())
 
 
+def student_imports(source_nb, submission_nb) -> list[str]:
+    """Top-level import statements of the submission's own code cells: every code cell
+    that is not a solution cell and not a given cell of the source (matched by grade_id
+    or by identical text). Cells that are not valid Python contribute nothing."""
+    given = {c.source for c in source_nb.cells if c.cell_type == "code"}
+    given_ids = {grade_id(c) for c in source_nb.cells if grade_id(c) and not is_solution(c)}
+    found: list[str] = []
+    for cell in submission_nb.cells:
+        if cell.cell_type != "code" or is_solution(cell) or grade_id(cell) in given_ids or cell.source in given:
+            continue
+        try:
+            tree = ast.parse(_strip_magics(cell.source))
+        except (SyntaxError, ValueError):
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and not (
+                    isinstance(node, ast.ImportFrom) and node.module == "__future__"):
+                statement = ast.unparse(node)
+                if statement not in found:
+                    found.append(statement)
+    return found
+
+
 def assemble_module_source(source_nb, submission_nb, replacements: dict[str, str] | None = None) -> str:
     """The Python source of the graded module (see the module docstring).
 
@@ -92,9 +121,14 @@ def assemble_module_source(source_nb, submission_nb, replacements: dict[str, str
     """
     answers = student_solutions(submission_nb)
     answers.update(replacements or {})
+    imports = student_imports(source_nb, submission_nb)
     parts = []
     for cell in module_cells(source_nb):
         gid = grade_id(cell)
+        if is_solution(cell) and imports:
+            # One chunk per statement: a module missing at grading costs only its own names.
+            parts += [f"# ---- your import `{line[:60]}` ----\n{line}\n" for line in imports]
+            imports = []
         if is_solution(cell):
             code = answers.get(gid)
             if code is None:

@@ -28,6 +28,7 @@ from nnkit.grading.gradebook import remove_planted_files, write_status
 from nnkit.grading.intake import NOTES
 from nnkit.grading.notebook import grade_id, hidden_grader_cells
 from nnkit.grading.runner import GraderRun, run_graders
+from nnkit.grading.status import Status
 from nnkit.sandbox import grader_wrapper
 
 
@@ -83,15 +84,16 @@ class RunHiddenGraders(NbGraderPreprocessor):
         self.log.info("Hidden graders for %s/%s: %s, %g/%g points in %.1f s on %s",
                       info.get("student"), info["assignment"], run.status, run.score, run.max_score,
                       run.seconds, run.device)
-        if run.status != "ok":
+        if run.status is not Status.GRADED:
             self.log.warning("Grader process %s for %s; its last output:\n%s", run.status, info.get("student"), run.detail)
         for cell in cells:
             cell.outputs = cell_outputs(run, grade_id(cell))
         if run.notes:
             cells[0].outputs.insert(0, new_output("stream", name="stdout", text="".join(f"Note: {n}\n" for n in run.notes)))
         if folder:
-            execution = resources.get("nnkit", {}).get("execution", {"status": "ok", "detail": ""})
+            execution = resources.get("nnkit", {}).get("execution", {"status": Status.GRADED, "detail": ""})
             note = NOTES.get((info.get("student"), info["assignment"], info["notebook"]))
             write_status(Path(folder), execution, {"status": run.status, "seconds": round(run.seconds, 1),
-                                                   "device": run.device, "notes": run.notes}, note and vars(note))
+                                                   "device": run.device, "notes": run.notes},
+                         note and vars(note), run.measurements)
         return nb, resources

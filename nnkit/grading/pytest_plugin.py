@@ -9,11 +9,15 @@
 * ``--grader-progress``, ``--grader-skip-tests``, ``--grader-leave-out-cells`` and
   ``--forget-grader-sources``, with which `nnkit.grading.runner` watches a run and
   starts a fresh process past a check or cell that hung or crashed;
-* the ``submission``, ``device`` and ``course`` fixtures;
+* the ``submission``, ``device``, ``grading`` and ``measure`` fixtures;
 * the ``grade_cell(grade_id)`` marker that ties a test to a hidden grade cell.
 
 Only the tests of the submission's assignment run. Failures are reported with
 student-facing messages only: never the grader's source or its traceback.
+
+The state of one grading session (results per test, the running test, the
+measurements) lives in a `GraderSession` registered as a plugin, kept in
+``config.stash[SESSION]``.
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ from nnkit.grading.checks import GraderFailure, pick_device
 from nnkit.grading.course import Course, DeviceUnavailable
 from nnkit.grading.notebook import NotebookProblem, assemble_module_source, load_module, read_notebook
 from nnkit.grading.results import cell_points, score_cells, summarise
+from nnkit.grading.status import MAX_MEASUREMENTS, MeasurementRefused, plain_data
 
 SUBMISSION_FILE = "submission.py"
 
@@ -59,25 +64,66 @@ def pytest_addoption(parser):
                          "is imported (only for a private copy: nnkit.grading.runner makes one)")
 
 
-_CONFIG: dict = {}  # the logstart/logfinish hooks are not given the config
+class GraderSession:
+    """One grading session's state, and the hooks that need it (pytest does not pass
+    the config to the log hooks, so they are methods of this registered plugin)."""
+
+    def __init__(self, config):
+        self.config = config
+        self.results: dict[str, dict] = {}   # nodeid -> report entry
+        self.items: dict = {}                # nodeid -> item, for the tests that run
+        self.finished: list[str] = []
+        self.running: dict | None = None
+        self.device = None
+        self.grading: Grading | None = None
+        self.measurements: dict = {}         # name -> plain data: the student's own numbers
+
+    def write_progress(self, running, loading: str | None = None) -> None:
+        """Tell the runner what is going on, in case this process dies or hangs: the test
+        running, the submission cell being loaded, the tests finished so far and what
+        they measured."""
+        self.running = running
+        path = self.config.getoption("--grader-progress")
+        if not path:
+            return
+        done = [self.results[n] for n in self.finished if n in self.results]
+        scratch = Path(path + ".new")
+        scratch.write_text(json.dumps({"running": running, "loading": loading, "done": done,
+                                       "measurements": self.measurements}, allow_nan=False))
+        scratch.replace(path)
+
+    def pytest_runtest_logstart(self, nodeid, location):
+        item = self.items.get(nodeid)
+        self.write_progress(_entry(item) if item else {"nodeid": nodeid, "cell": None})
+
+    def pytest_runtest_logfinish(self, nodeid, location):
+        self.finished.append(nodeid)
+        self.write_progress(None)
+
+
+SESSION = pytest.StashKey[GraderSession]()
+
+
+def _session(config) -> GraderSession:
+    return config.stash[SESSION]
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "grade_cell(grade_id): the hidden grade cell this test scores")
-    config._nnkit_results, config._nnkit_items, config._nnkit_finished = {}, {}, []
-    config._nnkit_running = None
-    _CONFIG["config"] = config
-    if config.getoption("--submission"):
-        # The graders' models are tiny: one CPU thread is several times faster than two
-        # fighting over a busy machine, and it keeps runs comparable between hosts.
-        import torch
+    if not config.getoption("--submission"):
+        return
+    session = config.stash[SESSION] = GraderSession(config)
+    config.pluginmanager.register(session, "nnkit-grader-session")
+    # The graders' models are tiny: one CPU thread is several times faster than two
+    # fighting over a busy machine, and it keeps runs comparable between hosts.
+    import torch
 
-        torch.set_num_threads(config.getoption("--grader-threads"))
-        # Resolved before any student code loads: a submission cannot fake a GPU.
-        try:
-            config._nnkit_device = pick_device(config.getoption("--grader-device"))
-        except DeviceUnavailable as problem:
-            raise pytest.UsageError(str(problem)) from None
+    torch.set_num_threads(config.getoption("--grader-threads"))
+    # Resolved before any student code loads: a submission cannot fake a GPU.
+    try:
+        session.device = pick_device(config.getoption("--grader-device"))
+    except DeviceUnavailable as problem:
+        raise pytest.UsageError(str(problem)) from None
 
 
 @dataclass
@@ -89,9 +135,9 @@ class Grading:
 
 
 def _grading(config) -> Grading:
-    cached = getattr(config, "_nnkit_grading", None)
-    if cached:
-        return cached
+    session = _session(config)
+    if session.grading:
+        return session.grading
     path = config.getoption("--submission")
     if not path:
         raise pytest.UsageError("the graders need a notebook: pytest grader_tests --submission path/to/notebook.ipynb")
@@ -99,8 +145,8 @@ def _grading(config) -> Grading:
     course = Course.containing(Path(str(config.rootpath)), Path(__file__))
     assignment = config.getoption("--assignment") or course.infer_assignment(submission)
     source = Path(config.getoption("--source-notebook") or course.source_notebook(assignment))
-    config._nnkit_grading = Grading(course, assignment, submission, source)
-    return config._nnkit_grading
+    session.grading = Grading(course, assignment, submission, source)
+    return session.grading
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -132,40 +178,13 @@ def pytest_collection_modifyitems(session, config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
     items[:] = keep
-    config._nnkit_items = {item.nodeid: item for item in keep}
+    _session(config).items = {item.nodeid: item for item in keep}
 
 
 def _entry(item) -> dict:
     marker = item.get_closest_marker("grade_cell")
     return {"nodeid": item.nodeid, "function": item.originalname or item.name, "file": Path(str(item.path)).name,
             "cell": marker.args[0] if marker else None, "outcome": "passed", "message": ""}
-
-
-def _write_progress(config, running, loading: str | None = None) -> None:
-    """Tell the runner what is going on, in case this process dies or hangs: the test
-    running, the submission cell being loaded, and the tests finished so far."""
-    path = config.getoption("--grader-progress")
-    if not path:
-        return
-    config._nnkit_running = running
-    done = [config._nnkit_results[n] for n in config._nnkit_finished if n in config._nnkit_results]
-    scratch = Path(path + ".new")
-    scratch.write_text(json.dumps({"running": running, "loading": loading, "done": done}))
-    scratch.replace(path)
-
-
-def pytest_runtest_logstart(nodeid, location):
-    config = _CONFIG.get("config")
-    if config is not None and config.getoption("--submission"):
-        item = config._nnkit_items.get(nodeid)
-        _write_progress(config, _entry(item) if item else {"nodeid": nodeid, "cell": None})
-
-
-def pytest_runtest_logfinish(nodeid, location):
-    config = _CONFIG.get("config")
-    if config is not None and config.getoption("--submission"):
-        config._nnkit_finished.append(nodeid)
-        _write_progress(config, None)
 
 
 @pytest.hookimpl(trylast=True)
@@ -190,7 +209,28 @@ def grading(request) -> Grading:
 
 @pytest.fixture(scope="session")
 def device(request):
-    return request.config._nnkit_device
+    return _session(request.config).device
+
+
+@pytest.fixture
+def measure(request):
+    """`measure(name, value)`: keep one of the student's own numbers for feedback and reports.
+
+    `value` must be plain data (numbers, strings, lists, dicts; tensors and arrays
+    become lists; a non-finite number becomes None), at most a few thousand values.
+    Graders measure only what the student's code produced, never reference answers.
+    """
+    session = _session(request.config)
+
+    def record(name: str, value) -> None:
+        if len(session.measurements) >= MAX_MEASUREMENTS and name not in session.measurements:
+            return
+        try:
+            session.measurements[str(name)[:200]] = plain_data(value)
+        except MeasurementRefused:
+            pass  # not worth a failed check: the verdict never depends on a measurement
+
+    return record
 
 
 class Submission:
@@ -221,10 +261,11 @@ def submission(request, grading, tmp_path_factory) -> Submission:
     config = request.config
     left_out_file = config.getoption("--grader-leave-out-cells")
     left_out = json.loads(Path(left_out_file).read_text()) if left_out_file else {}
-    running = config._nnkit_running
+    session = _session(config)
+    running = session.running
     module = load_module(code, tmp_path_factory.mktemp("submission"), left_out=left_out,
-                         before_cell=lambda origin: _write_progress(config, running, loading=origin))
-    _write_progress(config, running)
+                         before_cell=lambda origin: session.write_progress(running, loading=origin))
+    session.write_progress(running)
     return Submission(module)
 
 
@@ -240,12 +281,21 @@ def describe_exception(error: BaseException) -> str:
     return text
 
 
-def _student_message(excinfo) -> str:
+def _raised_in_submission(error: BaseException) -> bool:
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and frames[-1].filename.endswith(SUBMISSION_FILE)
+
+
+def _student_message(item, excinfo) -> str:
     error = excinfo.value
     if isinstance(error, (GraderFailure, SubmissionError)):
         return str(error)
     if excinfo.typename == "Failed" and "Timeout" in str(error):
         return "Timed out: your code took too long (an endless loop, or far too slow)."
+    if isinstance(error, AssertionError) and not _raised_in_submission(error):
+        # A grader's own bare `assert`: the student did not raise it, and its text is grader source.
+        return (f"The hidden check `{item.originalname or item.name}` failed on what your code returned; "
+                "the visible checks and the exercise text say what is expected.")
     return f"Your code raised {describe_exception(error)}"
 
 
@@ -255,12 +305,12 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if not item.config.getoption("--submission"):
         return
-    results = item.config._nnkit_results
+    results = _session(item.config).results
     entry = results.setdefault(item.nodeid, _entry(item))
     if report.failed:
         entry["outcome"] = "failed"
         if not entry["message"] and call.excinfo is not None:
-            entry["message"] = _student_message(call.excinfo)
+            entry["message"] = _student_message(item, call.excinfo)
     elif report.skipped and entry["outcome"] == "passed":
         # A skip earns nothing: student code could raise pytest's Skipped itself.
         entry["outcome"] = "skipped"
@@ -274,20 +324,21 @@ def pytest_sessionfinish(session, exitstatus):
     config = session.config
     if not config.getoption("--submission"):
         return
-    tests = list(config._nnkit_results.values())
+    state = _session(config)
     path = config.getoption("--grader-report")
     if path:
         grading = _grading(config)
         payload = {"assignment": grading.assignment, "submission": str(grading.submission),
-                   "device": str(config._nnkit_device), "tests": tests}
-        Path(path).write_text(json.dumps(payload, indent=1))
+                   "device": str(state.device), "tests": list(state.results.values()),
+                   "measurements": state.measurements}
+        Path(path).write_text(json.dumps(payload, indent=1, allow_nan=False))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    if not config.getoption("--submission") or not config._nnkit_results:
+    if not config.getoption("--submission") or not _session(config).results:
         return
     grading = _grading(config)
     points = cell_points(read_notebook(grading.source_notebook))
-    cells = score_cells(list(config._nnkit_results.values()), points)
+    cells = score_cells(list(_session(config).results.values()), points)
     terminalreporter.write_sep("=", f"hidden grader scores: {grading.assignment}")
     terminalreporter.write_line(summarise(cells))

@@ -27,6 +27,7 @@ import nbformat
 from nnkit.grading.course import Course
 from nnkit.grading.notebook import is_solution, read_notebook
 from nnkit.grading.results import CellScore, cell_points, score_cells
+from nnkit.grading.status import MAX_MEASUREMENTS, MeasurementRefused, Status, plain_data
 
 OUTPUT_TAIL_BYTES = 4000
 POLL_SECONDS = 0.5
@@ -36,13 +37,15 @@ MAX_ATTEMPTS = 50  # grader processes for one notebook, each going on past what 
 
 @dataclass
 class GraderRun:
-    """Per-cell scores plus how the grader process ended: "ok", "timed out" or "crashed"."""
+    """Per-cell scores plus how the grader processes ended (graded, timed out or crashed),
+    and what the graders measured of the student's code (see `nnkit.grading.status`)."""
     cells: dict[str, CellScore]
-    status: str
+    status: Status
     detail: str
     seconds: float
     device: str = "?"
     notes: list[str] = field(default_factory=list)  # for the student: what was left out, and why
+    measurements: dict = field(default_factory=dict)
 
     @property
     def score(self) -> float:
@@ -198,6 +201,7 @@ def run_graders(course: Course, assignment: str, submission: Path, *, timeout: f
         settled: dict[str, dict] = {}  # tests stopped by the watch or by a crash, and those finished before them
         left_out: dict[str, str] = {}  # submission cells that crashed a grader process -> how
         crashes = 0
+        measured: dict = {}  # from every process, including those that died
         for attempt in itertools.count(1):
             report, progress, skip, cells = (work / f"{name}-{attempt}.json"
                                              for name in ("report", "progress", "skip", "left-out"))
@@ -211,6 +215,7 @@ def run_graders(course: Course, assignment: str, submission: Path, *, timeout: f
                 argv = wrap(argv, work, [])
             ended, detail = _supervise(argv, work, log, progress, env, deadline, per_test_timeout + STOP_GRACE)
             state = _read_json(progress) or {}
+            measured.update(state.get("measurements") or {})
             if ended == "exited" and report.exists():
                 break
             if ended == "deadline" or attempt >= MAX_ATTEMPTS:
@@ -238,20 +243,34 @@ def run_graders(course: Course, assignment: str, submission: Path, *, timeout: f
         if ended == "deadline":
             return GraderRun(_fail_all(points, f"Timed out: grading stopped after {timeout:g} s. "
                                        "Look for an endless loop or a very slow cell."),
-                             "timed out", tail, seconds)
+                             Status.TIMED_OUT, tail, seconds, measurements=_checked(measured))
         payload = _read_json(report)
         if payload is None:
             how = _how_it_died(detail["returncode"]) if ended == "exited" else f"stopped after {attempt} tries"
             return GraderRun(_fail_all(points, f"The grading process crashed while running your code ({how}); "
                                        "no check could finish. Look for sys.exit, os._exit or code that kills "
-                                       "the Python process."), "crashed", tail, seconds)
+                                       "the Python process."), Status.CRASHED, tail, seconds,
+                             measurements=_checked(measured))
         tests = list(settled.values()) + [t for t in payload.get("tests", []) if t["nodeid"] not in settled]
         cells = score_cells(tests, points)
-        status = ("crashed" if crashes else
-                  "timed out" if any(t["message"].startswith("Timed out") for t in tests) else "ok")
+        status = (Status.CRASHED if crashes else
+                  Status.TIMED_OUT if any(t["message"].startswith("Timed out") for t in tests) else Status.GRADED)
+        measured.update(payload.get("measurements") or {})
         notes = [f"{origin[0].upper()}{origin[1:]} crashed the grading process ({how}), so the graders ran "
                  "without it." for origin, how in left_out.items()]
-        return GraderRun(cells, status, tail, seconds, payload.get("device", "?"), notes)
+        return GraderRun(cells, status, tail, seconds, payload.get("device", "?"), notes, _checked(measured))
+
+
+def _checked(measured: dict) -> dict:
+    """The measurements again as capped plain data: the files they came through were
+    writable by the student's code, so they are display data, never part of a verdict."""
+    kept = {}
+    for name, value in list(measured.items())[:MAX_MEASUREMENTS]:
+        try:
+            kept[str(name)[:200]] = plain_data(value)
+        except MeasurementRefused:
+            continue
+    return kept
 
 
 def _how_it_died(returncode: int) -> str:

@@ -1,0 +1,143 @@
+"""How grading one hand-in ended: the one status type, and the record the kit keeps of it.
+
+Every part of the kit that says how a hand-in fared uses `Status`: the
+autograde steps write it, the export's ``status`` column shows it, the batch
+runner and the reports read it.
+
+    graded         the notebook ran and the hidden graders scored it
+    not submitted  no hand-in for this assignment
+    unreadable     the file was not a notebook; the blank release was graded
+    crashed        the kernel or a grader process died (a segfault, os._exit, out of memory)
+    timed out      a cell or a check ran past its time limit
+    not graded     handed in, but no autograde has recorded a result (yet)
+
+The record (`GradingRecord`, kept as ``.nnkit-status.json`` in the student's
+autograded folder) also holds the student's own measurements: numbers the
+graders took while checking, such as loss curves and accuracies, keyed by name,
+so that feedback and the class dashboard can plot them. They are plain JSON
+data (numbers, strings, lists, dicts), capped in size; a non-finite number is
+stored as ``null``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from pathlib import Path
+
+STATUS_FILE = ".nnkit-status.json"
+
+
+class Status(str, Enum):
+    GRADED = "graded"
+    NOT_SUBMITTED = "not submitted"
+    UNREADABLE = "unreadable"
+    CRASHED = "crashed"
+    TIMED_OUT = "timed out"
+    NOT_GRADED = "not graded"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def needs_attention(self) -> bool:
+        """A TA should look at this hand-in (its score may not reflect the work)."""
+        return self in (Status.UNREADABLE, Status.CRASHED, Status.TIMED_OUT, Status.NOT_GRADED)
+
+    @classmethod
+    def worst(cls, *statuses: "Status") -> "Status":
+        """The status that says most about what went wrong (a crash outranks a timeout)."""
+        rank = [cls.GRADED, cls.TIMED_OUT, cls.CRASHED, cls.UNREADABLE]
+        return max(statuses, key=lambda s: rank.index(s) if s in rank else len(rank))
+
+
+# Caps on what one submission's measurements may hold: they come from student code.
+MAX_MEASUREMENTS = 400
+MAX_VALUES_PER_MEASUREMENT = 5000
+MAX_STRING = 200
+
+
+class MeasurementRefused(ValueError):
+    """A measured value was not plain data (or too large); the message says what."""
+
+
+def plain_data(value, *, budget: list[int] | None = None):
+    """`value` as JSON-ready plain data: floats, ints, bools, short strings, lists, dicts.
+
+    Tensors and NumPy arrays become (nested) lists of floats; a non-finite float
+    becomes None. Anything else (a student's own class, a function) is refused.
+    """
+    budget = budget if budget is not None else [MAX_VALUES_PER_MEASUREMENT]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise MeasurementRefused(f"more than {MAX_VALUES_PER_MEASUREMENT} values")
+    if value is None or type(value) is bool:
+        return value
+    if type(value) is int:
+        return value
+    if type(value) is float:
+        return value if math.isfinite(value) else None
+    if type(value) is str:
+        return value[:MAX_STRING]
+    if type(value) in (list, tuple):
+        return [plain_data(v, budget=budget) for v in value]
+    if type(value) is dict:
+        return {str(k)[:MAX_STRING]: plain_data(v, budget=budget) for k, v in value.items()}
+    type_name = f"{type(value).__module__}.{type(value).__qualname__}"
+    if type_name in ("torch.Tensor", "torch.nn.parameter.Parameter"):
+        if value.numel() > budget[0]:
+            raise MeasurementRefused(f"a tensor of {value.numel()} values")
+        return plain_data(value.detach().cpu().double().tolist(), budget=budget)
+    if type_name == "numpy.ndarray":
+        if value.size > budget[0]:
+            raise MeasurementRefused(f"an array of {value.size} values")
+        return plain_data(value.astype(float).tolist(), budget=budget)
+    if type_name.startswith("numpy.") and hasattr(value, "item"):
+        return plain_data(value.item(), budget=budget)
+    raise MeasurementRefused(f"a {type(value).__name__} is not plain data")
+
+
+@dataclass
+class GradingRecord:
+    """What the kit keeps of one graded notebook (see the module docstring)."""
+    status: Status
+    execution: dict = field(default_factory=lambda: {"status": "ok", "detail": ""})
+    graders: dict = field(default_factory=dict)      # status, seconds, device, notes
+    intake: dict | None = None                      # nnkit.grading.intake's note, if any
+    measurements: dict = field(default_factory=dict)  # name -> plain data (the student's numbers)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["status"] = self.status.value
+        return json.dumps(data, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "GradingRecord":
+        data = json.loads(text)
+        return cls(status=Status(data["status"]), execution=data.get("execution") or {},
+                   graders=data.get("graders") or {}, intake=data.get("intake"),
+                   measurements=data.get("measurements") or {})
+
+
+def write_record(folder: Path, record: GradingRecord) -> None:
+    """Write `record` into `folder` (the student's autograded folder), never through a link:
+    the student's kernel could write in that folder."""
+    target = Path(folder) / STATUS_FILE
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        target.unlink()
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(record.to_json())
+
+
+def read_record(folder: Path) -> GradingRecord | None:
+    """The record in `folder`, or None when there is none (or it is damaged)."""
+    target = Path(folder) / STATUS_FILE
+    if target.is_symlink():
+        return None
+    try:
+        return GradingRecord.from_json(target.read_text())
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
