@@ -11,6 +11,10 @@ Plain nbgrader loses a student's whole submission when the kernel dies
   timeout (code that catches KeyboardInterrupt): nbclient then gives up waiting
   for the kernel to go idle (``raise_on_iopub_timeout``, on in nbgrader) and
   plain nbgrader drops the student;
+* treats a kernel that breaks in any other way like a dead one: a process
+  flood makes the kernel's threads fail to start and nbclient then raises
+  ``ValueError: Invalid Signature`` (or another error of its own) out of the
+  executor, and plain nbgrader drops the student;
 * records how execution ended in `resources["nnkit"]["execution"]`.
 """
 from __future__ import annotations
@@ -43,6 +47,12 @@ class SafeExecute(Execute):
             self._explain("KernelDied", "the kernel died while running this cell",
                           "The Python kernel died while running this cell (for example sys.exit, os._exit, a "
                           "crash, or running out of memory).")
+        except Exception as error:  # noqa: BLE001 - any other break between nbclient and a broken kernel
+            status = {"status": Status.CRASHED, "detail": f"the kernel broke ({type(error).__name__}: {error})"}
+            self._explain("KernelBroke", "the kernel stopped answering while running this cell",
+                          "The Python kernel stopped working properly while running this cell (for example after "
+                          "starting too many processes or threads, or running out of memory).")
+            self._shutdown_broken_kernel()
         for index in self._cut_cells:
             nb.cells[index].outputs.append(new_output(
                 "stream", name="stdout", text=f"\n[output cut: this cell printed more than "
@@ -52,6 +62,15 @@ class SafeExecute(Execute):
                 status = {"status": Status.TIMED_OUT, "detail": "a cell ran past the time limit and was interrupted"}
         (resources if resources is not None else {}).setdefault("nnkit", {})["execution"] = status
         return nb, resources
+
+    def _shutdown_broken_kernel(self) -> None:
+        """nbclient leaves a kernel it gave up on to its own clean-up; make sure it is gone."""
+        km = getattr(self, "km", None)
+        try:
+            if km is not None and km.has_kernel:
+                km.shutdown_kernel(now=True)
+        except Exception:  # noqa: BLE001 - it is already broken; the sandbox reaps what is left
+            pass
 
     def preprocess_cell(self, cell, resources, index):
         self._current_cell = cell
