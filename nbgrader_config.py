@@ -12,6 +12,7 @@ from nbgrader.preprocessors import (
     GetGrades, LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 
 from nnkit.data import mnist_root
+from nnkit.threads import use_grading_threads
 from nnkit.grading.execute import SafeExecute
 from nnkit.grading.gradebook import ResetAutogradedOverrides, StatusCsvExport
 from nnkit.grading.intake import IntakeExporter, match_misnamed_notebooks
@@ -60,9 +61,8 @@ c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ClearMarkScheme
 from nnkit.sandbox import ensure_kernelspec  # noqa: E402
 
 ensure_kernelspec()
-# The assignments' models are small: one thread each for the kernel and the graders is several
-# times faster than threads fighting over the cores, and grading runs many of them.
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+# One CPU thread per kernel and grader process (see nnkit/threads.py).
+use_grading_threads()
 # Sandboxed code cannot write, and cannot see the instructor's home: lay MNIST out where it can read it.
 os.environ.setdefault("NNKIT_DATA_CACHE", "/var/tmp/nnkit-data")
 if os.environ.get("MNIST_ROOT"):

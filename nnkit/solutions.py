@@ -17,14 +17,14 @@ from nbclient import NotebookClient
 
 from nnkit.grading.course import Course
 from nnkit.grading.notebook import read_notebook
+from nnkit.threads import use_grading_threads
 
 TIME_LIMIT = 600
 
 
 def execute_solutions(course: Course, assignment: str) -> tuple[Path, float]:
     nb = read_notebook(course.source_notebook(assignment))
-    # The kernel inherits this; small models run fastest on one thread (see nbgrader_config.py).
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    use_grading_threads()  # the kernel inherits it
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"nnkit-{assignment}-") as work:
         NotebookClient(nb, timeout=TIME_LIMIT, kernel_name="python3",

@@ -36,6 +36,7 @@ from nnkit.grading.checks import GraderFailure, pick_device
 from nnkit.grading.course import Course, DeviceUnavailable
 from nnkit.grading.notebook import NotebookProblem, assemble_module_source, load_module, read_notebook
 from nnkit.grading.results import cell_points, score_cells, summarise
+from nnkit.threads import GRADING_THREADS, use_grading_threads
 from nnkit.grading.status import MAX_MEASUREMENTS, MeasurementRefused, plain_data
 
 SUBMISSION_FILE = "submission.py"
@@ -52,7 +53,7 @@ def pytest_addoption(parser):
     group.addoption("--assignment", help="assignment name (default: inferred from the submission's path)")
     group.addoption("--grader-report", help="write per-test results as JSON to this file")
     group.addoption("--grader-device", default="auto", help="auto (CUDA when available), cpu or cuda")
-    group.addoption("--grader-threads", type=int, default=1, help="torch CPU threads for the graders")
+    group.addoption("--grader-threads", type=int, default=GRADING_THREADS, help="torch CPU threads for the graders")
     group.addoption("--grade-cells", help="comma-separated hidden cells: run only their tests")
     group.addoption("--grader-progress", help="keep this JSON file up to date with the running test and the "
                                               "finished ones (the runner watches it)")
@@ -114,11 +115,9 @@ def pytest_configure(config):
         return
     session = config.stash[SESSION] = GraderSession(config)
     config.pluginmanager.register(session, "nnkit-grader-session")
-    # The graders' models are tiny: one CPU thread is several times faster than two
-    # fighting over a busy machine, and it keeps runs comparable between hosts.
-    import torch
+    import torch  # noqa: F401  (before use_grading_threads, which sets torch's count once it is loaded)
 
-    torch.set_num_threads(config.getoption("--grader-threads"))
+    use_grading_threads(config.getoption("--grader-threads"))
     # Resolved before any student code loads: a submission cannot fake a GPU.
     try:
         session.device = pick_device(config.getoption("--grader-device"))
