@@ -66,7 +66,9 @@ use_grading_threads()
 # Sandboxed code cannot write, and cannot see the instructor's home: lay MNIST out where it can read it.
 os.environ.setdefault("NNKIT_DATA_CACHE", "/var/tmp/nnkit-data")
 if os.environ.get("MNIST_ROOT"):
-    mnist_root()
+    # Verified here, once; kernels and graders then read the verified copy (itself a folder of the four
+    # IDX files), which stays visible when the sandbox hides the original (under the course or a home).
+    os.environ["MNIST_ROOT"] = str(mnist_root()[0] / "MNIST" / "raw")
 c.SafeExecute.kernel_name = "nnkit-sandbox"
 c.KernelManager.transport = "ipc"
 c.RunHiddenGraders.sandbox = True
