@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export MNIST_ROOT ?= $(abspath ../shared/data/mnist)
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: demo test test-fast mutants calibrate solutions release clean
+.PHONY: demo test test-fast mutants calibrate solutions sync release clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,13 @@ calibrate: $(STAMP)
 solutions: $(STAMP)
 	$(PY) -m nnkit solutions
 
+# authoring/<ps>/<notebook>.py (the one source of truth) -> source/<ps>/<notebook>.ipynb
+sync: $(STAMP)
+	$(PY) -m nnkit author build
+
+# sync, then nbgrader generate_assignment --force for every assignment: source/ -> release/
 release: $(STAMP)
-	for a in source/*/; do $(VENV)/bin/nbgrader generate_assignment $$(basename $$a) --force; done
+	$(PY) -m nnkit author release
 
 clean:
 	rm -rf autograded submitted feedback gradebook.db grades.csv

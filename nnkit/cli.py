@@ -5,6 +5,8 @@
     nnkit mutants      kill rate of the mutant bank, false failures of the correct variants
     nnkit calibrate    measure every behavioural claim over N seeds -> calibration/<device>.md
     nnkit solutions    execute the reference solutions -> solutions/<assignment>.ipynb
+    nnkit batch        autograde every hand-in on a Dask pool, with progress and a record per hand-in
+    nnkit author       authoring/<ps>/<notebook>.py <-> source/<ps>/<notebook>.ipynb (build, pull, check)
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pathlib import Path
 from nnkit.data import MnistNotFound
 from nnkit.grading.course import Course, CourseProblem
 from nnkit.grading.notebook import NotebookProblem
+from nnkit.threads import GRADING_THREADS, use_grading_threads
 
 
 def _course(args) -> Course:
@@ -59,7 +62,7 @@ def cmd_calibrate(args) -> int:
 
     course = _course(args)
     device = pick_device(args.device)
-    torch.set_num_threads(args.threads)
+    use_grading_threads(args.threads)
     results = calibrate(course, _assignments(course, args), args.seeds, device)
     path = write_report(results, course.root / "calibration", device)
     print(path.read_text())
@@ -77,6 +80,39 @@ def cmd_solutions(args) -> int:
         path, seconds = execute_solutions(course, assignment)
         print(f"{assignment}: ran in {seconds:.1f} s -> {path}")
     return 0
+
+
+def cmd_author(args) -> int:
+    from nnkit.authoring import authored_assignments, generate_release
+
+    problems, authored_list = [], authored_assignments(_course(args), args.assignment)
+    for authored in authored_list:
+        if args.action in ("build", "release"):
+            print(f"{authored.notebook.relative_to(authored.course.root)}: "
+                  f"{'written' if authored.build(force=args.force) else 'up to date'}")
+        elif args.action == "pull":
+            authored.pull()
+            print(f"{authored.percent_file.relative_to(authored.course.root)}: written from the notebook")
+        else:
+            problems += authored.problems()
+    if args.action == "release":
+        generate_release(_course(args), [a.assignment for a in authored_list])
+        print("release/ regenerated with nbgrader")
+    if args.action == "check":
+        print("\n".join(problems) or "authoring/ and source/ are in sync")
+    return 1 if problems else 0
+
+
+def cmd_batch(args) -> int:
+    from nnkit.batch import run_batch, summary
+
+    course = _course(args)
+    extra = ("--RunHiddenGraders.device=" + args.device,) if args.device else ()
+    result = run_batch(course, _assignments(course, args), workers=args.workers, force=args.force,
+                       scheduler=args.scheduler, db_url=args.db_url, job_timeout=args.job_timeout,
+                       nbgrader_args=extra, gpu=args.gpu)
+    print(summary(result))
+    return 1 if result.problems or any(not r.finished for r in result.records) else 0
 
 
 def cmd_demo(args) -> int:
@@ -109,13 +145,30 @@ def main(argv=None) -> int:
     p = sub.add_parser("calibrate", help="measure the behavioural claims")
     p.add_argument("--assignment", action="append")
     p.add_argument("--seeds", type=int, default=10)
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest for these small models)")
+    p.add_argument("--threads", type=int, default=GRADING_THREADS, help="torch CPU threads (1 is fastest for these small models)")
     p.add_argument("--device", default="auto")
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("solutions", help="execute the reference solutions into solutions/")
     p.add_argument("--assignment", action="append")
     p.set_defaults(func=cmd_solutions)
+
+    p = sub.add_parser("author", help="build source/ from authoring/ (or pull a notebook edited in Jupyter back)")
+    p.add_argument("action", choices=["build", "pull", "check", "release"])
+    p.add_argument("--assignment", action="append")
+    p.add_argument("--force", action="store_true", help="build: overwrite a notebook edited after its authoring file")
+    p.set_defaults(func=cmd_author)
+
+    p = sub.add_parser("batch", help="autograde every hand-in on a pool of Dask workers, with progress")
+    p.add_argument("assignment", nargs="*", help="assignments to grade (default: all)")
+    p.add_argument("--workers", type=int, help="LocalCluster worker processes (default: number of cores)")
+    p.add_argument("--force", action="store_true", help="grade hand-ins unchanged since their last run too")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler (tcp://HOST:8786) instead of a LocalCluster")
+    p.add_argument("--db-url", help="gradebook URL, e.g. postgresql+psycopg://USER@HOST/DB (default: nbgrader's)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the hidden graders run (default: as configured)")
+    p.add_argument("--job-timeout", type=float, help="seconds before a job is killed (default: from the cell and grader timeouts)")
+    p.add_argument("--gpu", action="store_true", help="each job takes one 'gpu' resource of its worker (see docs/scale-out.md)")
+    p.set_defaults(func=cmd_batch)
 
     p = sub.add_parser("demo", help="the whole nbgrader pipeline on three submissions")
     p.add_argument("--assignment", action="append")
