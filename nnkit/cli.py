@@ -5,6 +5,7 @@
     nnkit mutants      kill rate of the mutant bank, false failures of the correct variants
     nnkit calibrate    measure every behavioural claim over N seeds -> calibration/<device>.md
     nnkit solutions    execute the reference solutions -> solutions/<assignment>.ipynb
+    nnkit report       feedback pages, class dashboards (reports/) and the LMS CSV, after generate_feedback
     nnkit batch        autograde every hand-in on a Dask pool, with progress and a record per hand-in
     nnkit author       authoring/<ps>/<notebook>.py <-> source/<ps>/<notebook>.ipynb (build, pull, check)
 """
@@ -115,6 +116,16 @@ def cmd_batch(args) -> int:
     return 1 if result.problems or any(not r.finished for r in result.records) else 0
 
 
+def cmd_report(args) -> int:
+    from nnkit.report.build import write_reports
+
+    paths = write_reports(_course(args), args.assignment)
+    print(f"Feedback: {len(paths.feedback)} pages (feedback/<student>/<assignment>/report.html)")
+    for path in paths.dashboards + [paths.course, paths.csv]:
+        print(f"Wrote {path}")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from nnkit.demo import run_demo
 
@@ -169,6 +180,10 @@ def main(argv=None) -> int:
     p.add_argument("--job-timeout", type=float, help="seconds before a job is killed (default: from the cell and grader timeouts)")
     p.add_argument("--gpu", action="store_true", help="each job takes one 'gpu' resource of its worker (see docs/scale-out.md)")
     p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser("report", help="feedback pages, class dashboards and the LMS CSV (after generate_feedback)")
+    p.add_argument("--assignment", action="append")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("demo", help="the whole nbgrader pipeline on three submissions")
     p.add_argument("--assignment", action="append")

@@ -3,7 +3,8 @@
 1. `nbgrader generate_assignment` writes release/ from source/;
 2. three submissions: the reference solution, the untouched release, and a
    plausible wrong answer (a variant from the mutant bank);
-3. `nbgrader autograde`, `nbgrader generate_feedback`, `nbgrader export`;
+3. `nbgrader autograde`, `nbgrader generate_feedback`, `nbgrader export`, then `nnkit report`
+   (feedback/<student>/<ps>/report.html, reports/<ps>.html, reports/lms_grades.csv);
 4. a score table, per student and per hidden cell, read back from the gradebook.
 """
 from __future__ import annotations
@@ -89,6 +90,9 @@ def run_demo(course: Course, assignment: str = "ps1_learning_rates") -> int:
     nbgrader(course, "autograde", assignment, "--create", "--force")
     nbgrader(course, "generate_feedback", assignment, "--force")
     nbgrader(course, "export")
+    from nnkit.report.build import write_reports
+
+    reports = write_reports(course, [assignment])
     hidden = [grade_id(c) for c in hidden_grader_cells(read_notebook(course.source_notebook(assignment)))]
     with open(course.root / "grades.csv") as handle:
         exported = {row["student_id"]: row for row in csv.DictReader(handle) if row["assignment"] == assignment}
@@ -105,4 +109,5 @@ def run_demo(course: Course, assignment: str = "ps1_learning_rates") -> int:
         print(f"{'':<17}  ({description})")
     print(f"\nFeedback: feedback/<student>/{assignment}/*.html   Export: grades.csv   "
           f"({time.monotonic() - start:.0f} s)")
+    print(f"Dashboard: {reports.dashboards[0]}   Course: {reports.course}   LMS export: {reports.csv}")
     return 0

@@ -1,0 +1,100 @@
+"""Static plots for the reports: matplotlib figures as small inline SVG.
+
+Inline SVG needs no JavaScript and no network, scales when printed, and is
+small when the text stays text (``svg.fonttype = none``) and long curves are
+thinned to at most `MAX_POINTS` points. Every figure gets its own id salt, so
+several can share one page.
+"""
+from __future__ import annotations
+
+import io
+import math
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from nnkit.report.bands import Band  # noqa: E402
+
+MAX_POINTS = 120
+INSIDE, OUTSIDE, BAND, MEDIAN = "#2b7a3d", "#c0392b", "#cfd8dc", "#607d8b"
+STYLE = {"font.size": 8, "axes.titlesize": 7.5, "axes.labelsize": 8, "legend.fontsize": 7,
+         "xtick.labelsize": 7, "ytick.labelsize": 7, "svg.fonttype": "none", "lines.linewidth": 1.0,
+         "axes.spines.top": False, "axes.spines.right": False}
+
+
+def figure(width: float, height: float) -> Figure:
+    # The style must be in force when axes are made, not only when the figure is: set it for this
+    # process (reports draw nothing else).
+    matplotlib.rcParams.update(STYLE)
+    return Figure(figsize=(width, height), dpi=72, layout="constrained")
+
+
+def to_svg(fig: Figure, name: str) -> str:
+    """The figure as an <svg> element, without the XML prologue, ids unique to `name`."""
+    buffer = io.StringIO()
+    with matplotlib.rc_context({**STYLE, "svg.hashsalt": name}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    text = buffer.getvalue()
+    text = text[text.index("<svg"):]
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
+    text = re.sub(r'\s(width|height)="[\d.]+pt"', "", text, count=2)  # let CSS size it
+    return re.sub(r">\s+<", "><", text).strip()
+
+
+def thin(values: list, limit: int = MAX_POINTS) -> tuple[list[int], list]:
+    """(indices, values): every k-th point so that at most `limit` remain, the last one kept."""
+    step = max(1, math.ceil(len(values) / limit))
+    idx = list(range(0, len(values), step))
+    if values and idx[-1] != len(values) - 1:
+        idx.append(len(values) - 1)
+    return idx, [values[i] for i in idx]
+
+
+def finite(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) else None
+
+
+def band_rows(fig: Figure, rows: list[tuple[str, Band | None, list[float | None]]], top: int = 0, ncols: int = 1):
+    """One thin panel per row: the reference band (grey bar, median tick) and the student's
+    values (one dot per seed; green inside the band, red outside; 'none' for a non-finite value).
+    Panels are laid out in a `len(rows) x ncols` grid (column-major when ncols > 1)."""
+    axes = fig.subplots(math.ceil(len(rows) / ncols), ncols, squeeze=False)
+    flat = [ax for col in range(ncols) for ax in axes[:, col]]
+    for ax, (label, band, values) in zip(flat, rows):
+        numbers = [v for v in (finite(v) for v in values) if v is not None]
+        span = numbers + ([band.minimum, band.maximum] if band else [])
+        positive = span and min(span) > 0
+        if positive and max(span) / min(span) > 30:
+            ax.set_xscale("log")
+        if band:
+            ax.axvspan(band.minimum, band.maximum, color=BAND, lw=0)
+            ax.axvline(band.median, color=MEDIAN, lw=1)
+        for i, value in enumerate(values):
+            v = finite(value)
+            if v is None:
+                ax.annotate("not finite", (1.0, 0.5), xycoords="axes fraction", ha="right", va="center",
+                            color=OUTSIDE, fontsize=7)
+                continue
+            inside = band.holds(v) if band else True
+            ax.plot([v], [0.5 + 0.12 * (i - (len(values) - 1) / 2)], "o", ms=4,
+                    color=INSIDE if inside else OUTSIDE)
+        if span:
+            low, high = min(span), max(span)
+            if ax.get_xscale() == "log":
+                ax.set_xlim(low / 1.6, high * 1.6)
+            else:
+                pad = (high - low) * 0.15 or abs(high) * 0.1 or 0.1
+                ax.set_xlim(low - pad, high + pad)
+        ax.set_ylim(0, 1)
+        ax.set_yticks([])
+        if ax.get_xscale() != "log":
+            ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.spines["left"].set_visible(False)
+        ax.set_title(label, loc="left", pad=2)
+    for ax in flat[len(rows):]:
+        ax.set_visible(False)
