@@ -157,8 +157,10 @@ DROPOUT_SHAPE = (40, 50, 10, 10)  # 200,000 units, 4-D to check that any shape w
 
 
 def dropout_statistics(layer, p, seed):
-    """Run `layer` (training mode) once on a positive input; return a dict of
-    z-scores: share of zeros vs p, output mean vs input mean; and the output."""
+    """Run `layer` (training mode) once on a seeded positive input x of shape DROPOUT_SHAPE.
+
+    Returns (x, y, n): the input, the layer's output y = layer(x) (same shape) and n = x.numel().
+    The z-scores come from `zero_share_z(y, p)` and `mean_z(x, y, p)`."""
     torch.manual_seed(seed)
     x = torch.rand(DROPOUT_SHAPE, dtype=torch.float64, generator=torch.Generator().manual_seed(1000 + seed)) + 0.5
     y = layer(x)

@@ -14,7 +14,7 @@ import torch
 from claims import CIRCLE_LINEAR, CIRCLE_RELU, SPIRAL_OVERFIT, rise_ratio
 from nnkit.grading.checks import close, expect, real_float, real_tensor, seed_everything
 from ps4_reference import (accuracy, circle_data, fit, make_mlp, one_thread, run,  # noqa: F401 (fixture)
-                           spiral_data, step_decay_lr, train_test_split)
+                           scheduler_created, spiral_data, step_decay_lr, train_test_split)
 
 _tanh, _relu, _sigmoid, _linear = torch.tanh, torch.relu, torch.sigmoid, torch.nn.functional.linear
 _MultiStepLR, _SGD = torch.optim.lr_scheduler.MultiStepLR, torch.optim.SGD
@@ -161,6 +161,14 @@ def test_step_decay_matches_multisteplr(submission, base_lr, milestones, gamma):
 
 
 @pytest.mark.grade_cell("hidden_step_decay")
+def test_step_decay_computed_by_hand(submission):
+    """The notebook's "implement it yourself" rule: the formula, not a torch.optim.lr_scheduler."""
+    _, created = scheduler_created(lambda: [submission.step_decay_lr(0.1, k, [3, 6]) for k in range(8)])
+    expect(not created, "step_decay_lr creates one of PyTorch's own torch.optim.lr_scheduler schedulers: compute "
+                        "the rate from the formula yourself, as the notebook asks.")
+
+
+@pytest.mark.grade_cell("hidden_step_decay")
 def test_step_decay_default_gamma(submission):
     got = real_float(submission.step_decay_lr(1.0, 100, [10, 50]), "step_decay_lr(...)")
     expect(abs(got - 0.01) <= 1e-12, "step_decay_lr's default gamma should be 0.1.")
@@ -231,22 +239,25 @@ def _student_run(submission, dataset, seed, protocol):
 
 
 @pytest.mark.grade_cell("hidden_circle_runs")
-def test_circle_linear_versus_hidden_layers(submission):
+def test_circle_linear_versus_hidden_layers(submission, measure):
     for seed in BEHAVIOUR_SEEDS:
-        model, data, _ = _student_run(submission, "circle", seed, CIRCLE_LINEAR)
+        model, data, history = _student_run(submission, "circle", seed, CIRCLE_LINEAR)
         acc = accuracy(model, data[2], data[3])
+        measure(f"playground/circle_linear/seed={seed}", {"test_accuracy": acc, **{k: v[::10] for k, v in history.items()}})
         expect(acc <= 0.75, f"make_mlp(hidden=()) reached {acc:.0%} test accuracy on the circle (seed {seed}); "
                "a model with no hidden layer is linear and cannot.")
-        model, data, _ = _student_run(submission, "circle", seed, CIRCLE_RELU)
+        model, data, history = _student_run(submission, "circle", seed, CIRCLE_RELU)
         acc = accuracy(model, data[2], data[3])
+        measure(f"playground/circle_relu/seed={seed}", {"test_accuracy": acc, **{k: v[::10] for k, v in history.items()}})
         expect(acc >= 0.9, f"your 4-2 ReLU net trained by your fit (lr 0.03, 2000 steps) reached only {acc:.0%} "
                f"test accuracy on the circle (seed {seed}).")
 
 
 @pytest.mark.grade_cell("hidden_spiral_overfit")
-def test_noisy_spiral_overfits(submission):
+def test_noisy_spiral_overfits(submission, measure):
     for seed in BEHAVIOUR_SEEDS:
         _, _, history = _student_run(submission, "spiral", seed, SPIRAL_OVERFIT)
+        measure(f"playground/spiral_overfit/seed={seed}", {k: v[::10] for k, v in history.items()})
         gap = history["test_loss"][-1] - history["train_loss"][-1]
         expect(gap >= 0.5, f"noisy spiral, 10% training data (seed {seed}): the final test loss is only {gap:.2f} "
                "above the final training loss.")
