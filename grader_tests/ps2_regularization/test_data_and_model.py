@@ -52,7 +52,8 @@ def test_sizes_and_shapes(loaded):
 def test_test_loader_is_ordered_and_normalised(loaded):
     _, test = _loaders(loaded)
     _, _, images, labels = mnist_raw()
-    expect(test.batch_size == BATCH, f"load_mnist({BATCH}): the test loader's batch_size is not {BATCH}.")
+    # Batch sizes are checked on what the loader yields, not on its batch_size attribute, which is None
+    # for a loader that fetches whole batches through a BatchSampler (the notebook's fast path).
     xs, ys, sizes = [], [], []
     for batch in test:
         x, y = _batch(batch, "the test loader")
@@ -87,9 +88,9 @@ def test_train_set_is_normalised(loaded):
 def test_train_loader_shuffles(loaded):
     train, _ = _loaders(loaded)
     images, _, _, _ = mnist_raw()
-    expect(train.batch_size == BATCH and train.drop_last is False,
-           f"load_mnist({BATCH}): the training loader should have batch_size {BATCH} and keep every sample.")
-    expect(len(train) == -(-60000 // BATCH), "The training loader does not cover all 60000 samples in batches of the given size.")
+    expect(len(train) == -(-60000 // BATCH),
+           f"load_mnist({BATCH}): the training loader does not cover all 60000 samples in batches of {BATCH} "
+           "(is drop_last set?).")
     seed_everything(0)
     x1, y1 = _batch(next(iter(train)), "the training loader")
     x2, y2 = _batch(next(iter(train)), "the training loader")
