@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from nnkit.grading.course import Course
+from postgres_server import postgres, postgres_url  # noqa: F401 (fixtures: a throw-away PostgreSQL)
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = Course(ROOT)

@@ -1,0 +1,234 @@
+"""`nnkit batch`: jobs killed whole at their limit, records, skipping, and a real batch.
+
+The end-to-end test grades ps1 for four students on a Dask LocalCluster with 2
+workers and a PostgreSQL gradebook, one of them hung, and compares the grades
+with a serial `nbgrader autograde` of the same hand-ins on SQLite.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from conftest import course_copy
+from nnkit.batch import (RUN_FILE, GradingSettings, RunRecord, job_time_limit, load_runs, plan_batch,
+                         read_run, read_settings, run_batch, run_process_tree, tree_hash, with_busy_timeout,
+                         write_run)
+from nnkit.grading.status import Status
+
+ASSIGNMENT = "ps1_learning_rates"
+
+
+def record(student: str, assignment: str = ASSIGNMENT, **changes) -> RunRecord:
+    values = dict(student=student, assignment=assignment, status=Status.GRADED, wall_seconds=12.5,
+                  peak_rss_mb=300.0, peak_tree_rss_mb=900.0, device="cpu", worker="tcp://127.0.0.1:1",
+                  host="h", hand_in_hash="a" * 64, graders_hash="b" * 64, exit_code=0, time_limit_seconds=99.0)
+    return RunRecord(**{**values, **changes})
+
+
+# ---------------------------------------------------------------------------------------------
+# Units (the `check` tier)
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.check
+def test_a_hung_job_is_killed_with_everything_it_started(tmp_path):
+    """A job past its limit dies whole, even a child that left for a session of its own."""
+    pids = tmp_path / "pids"
+    script = (f"setsid sleep 300 & echo $! >> {pids}\n"   # like the kernel: a new session
+              f"sleep 300 & echo $! >> {pids}\n"
+              "python3 -c 'x = bytearray(200 << 20); import time; time.sleep(300)' &\n"
+              "wait\n")
+    start = time.monotonic()
+    outcome = run_process_tree(["bash", "-c", script], tmp_path, dict(os.environ), 3.0, tmp_path / "log")
+    assert outcome.exit_code is None
+    assert 3.0 <= outcome.seconds < 3.0 + 10 and time.monotonic() - start < 15
+    assert outcome.peak_tree_rss_mb > 200, "the sampled memory should see the 200 MB child"
+    time.sleep(0.5)
+    for pid in map(int, pids.read_text().split()):
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, pid
+
+
+@pytest.mark.check
+def test_a_finished_job_reports_its_exit_code_and_output(tmp_path):
+    log = tmp_path / "log"
+    outcome = run_process_tree([sys.executable, "-c", "print('hello'); raise SystemExit(3)"], tmp_path,
+                               dict(os.environ), 60, log)
+    assert outcome.exit_code == 3 and outcome.seconds < 60
+    assert "hello" in log.read_text()
+
+
+@pytest.mark.check
+def test_the_job_limit_follows_the_configured_timeouts(tmp_path):
+    course = course_copy(tmp_path, with_release=False)
+    with open(course.root / "nbgrader_config.py", "a") as config:
+        config.write("\nc.SafeExecute.timeout = 7\nc.RunHiddenGraders.timeout = 50\n")
+    settings = read_settings(course)
+    assert (settings.cell_timeout, settings.grader_timeout) == (7, 50)
+    assert settings.course_id == "nn-best-practices"
+    assert settings.db_url == f"sqlite:///{course.root / 'gradebook.db'}"
+    shorter = job_time_limit(settings, 20)
+    longer = job_time_limit(GradingSettings(settings.db_url, "x", 14, settings.kernel_startup_timeout, 50), 20)
+    assert longer - shorter == 20 * 7, "each code cell may run to its timeout"
+    assert job_time_limit(GradingSettings("", "", None, 60, 50), 20, fallback=1234) == 1234
+
+
+@pytest.mark.check
+def test_sqlite_gets_a_busy_timeout_and_other_databases_are_left_alone():
+    assert with_busy_timeout("sqlite:////course/gradebook.db") == "sqlite:////course/gradebook.db?timeout=120"
+    assert with_busy_timeout("sqlite:////c/g.db?timeout=9") == "sqlite:////c/g.db?timeout=9"
+    url = "postgresql+psycopg://grader:secret@db.example:5432/gradebook"
+    assert with_busy_timeout(url) == url
+
+
+@pytest.mark.check
+def test_the_hand_in_hash_sees_content_and_names_only(tmp_path):
+    folder = tmp_path / "hand-in"
+    folder.mkdir()
+    (folder / "nb.ipynb").write_text("{}")
+    (folder / "timestamp.txt").write_text("2026-11-25")
+    first = tree_hash(folder)
+    os.utime(folder / "nb.ipynb", (0, 0))
+    (folder / "__pycache__").mkdir()
+    (folder / "__pycache__" / "x.pyc").write_bytes(b"junk")
+    assert tree_hash(folder) == first, "times and caches do not count"
+    (folder / "timestamp.txt").write_text("2026-11-26")
+    assert tree_hash(folder) != first, "a new timestamp is a new hand-in"
+    (folder / "timestamp.txt").write_text("2026-11-25")
+    (folder / "nb.ipynb").rename(folder / "other.ipynb")
+    assert tree_hash(folder) != first, "a renamed file is a different hand-in"
+
+
+@pytest.mark.check
+def test_records_round_trip_and_load_runs_reads_them_all(tmp_path):
+    from nnkit.grading.course import Course
+
+    course = Course(tmp_path)
+    mine = [record("bob", detail="x"), record("alice", status=Status.TIMED_OUT, exit_code=None),
+            record("alice", "ps2_regularization")]
+    for r in mine:
+        write_run(tmp_path / "autograded" / r.student / r.assignment, r, "log tail")
+    damaged = tmp_path / "autograded" / "eve" / ASSIGNMENT
+    damaged.mkdir(parents=True)
+    (damaged / RUN_FILE).write_text("{not json")
+    runs = load_runs(course)
+    assert [(r.assignment, r.student) for r in runs] == [(ASSIGNMENT, "alice"), (ASSIGNMENT, "bob"),
+                                                         ("ps2_regularization", "alice")]
+    assert runs[0] == mine[1] and runs[0].status is Status.TIMED_OUT and not runs[0].finished
+    assert json.loads((tmp_path / "autograded" / "bob" / ASSIGNMENT / RUN_FILE).read_text())["status"] == "graded"
+
+
+@pytest.mark.check
+def test_a_planted_link_is_replaced_not_followed(tmp_path):
+    outside = tmp_path / "instructor.txt"
+    outside.write_text("keep")
+    folder = tmp_path / "autograded" / "mallory" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    (folder / RUN_FILE).symlink_to(outside)
+    assert read_run(folder) is None
+    write_run(folder, record("mallory"))
+    assert outside.read_text() == "keep"
+    assert read_run(folder) == record("mallory")
+
+
+# ---------------------------------------------------------------------------------------------
+# A real batch: LocalCluster with 2 workers, PostgreSQL, one hung student
+# ---------------------------------------------------------------------------------------------
+
+HUNG = "hung"
+# Far above an honest ps1 job (25 s on an idle 2-core machine), far below a cell timeout (300 s):
+# only the hung job reaches it.
+JOB_TIMEOUT = 150
+
+
+def hand_in_class(course) -> list[str]:
+    """The demo's three students, and one whose first solution cell never ends."""
+    import nbformat
+
+    from nnkit.demo import filled_release, make_submissions, reference_answers
+    from nnkit.grading.notebook import grade_id, is_solution, read_notebook
+
+    students = list(make_submissions(course, ASSIGNMENT))
+    source = course.source_notebook(ASSIGNMENT)
+    answers = reference_answers(source)
+    first = next(grade_id(c) for c in read_notebook(source).cells if is_solution(c))
+    answers[first] += "\n\nimport time\ntime.sleep(100_000)  # hangs: only the job's limit stops it\n"
+    folder = course.root / "submitted" / HUNG / ASSIGNMENT
+    folder.mkdir(parents=True)
+    nbformat.write(filled_release(course.root / "release" / ASSIGNMENT / source.name, answers),
+                   str(folder / source.name))
+    (folder / "timestamp.txt").write_text("2026-11-25 12:00:00.000000 UTC")
+    return students
+
+
+def grades(db_url: str, students: list[str]) -> dict[str, dict[str, float]]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url, "nn-best-practices") as gb:
+        return {s: {g.name: g.score for g in gb.find_submission_notebook("learning_rates", ASSIGNMENT, s).grades}
+                for s in students}
+
+
+def processes_mentioning(text: str) -> list[str]:
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if text in cmdline and process.pid != os.getpid():
+            found.append(f"{process.pid}: {cmdline[:200]}")
+    return found
+
+
+@pytest.mark.slow
+def test_batch_on_a_local_cluster_with_postgres_matches_the_serial_run(tmp_path_factory, postgres_url, capsys):
+    # Serial: plain nbgrader, one student after another, SQLite.
+    serial = course_copy(tmp_path_factory.mktemp("serial"))
+    students = hand_in_class(serial)
+    import shutil
+    shutil.rmtree(serial.root / "submitted" / HUNG)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    for args in (["generate_assignment", ASSIGNMENT, "--force"], ["autograde", ASSIGNMENT, "--create", "--force"]):
+        done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=serial.root, env=env,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    expected = grades(f"sqlite:///{serial.root / 'gradebook.db'}", students)
+
+    # Parallel: nnkit batch on 2 LocalCluster workers, PostgreSQL, plus the hung student.
+    course = course_copy(tmp_path_factory.mktemp("parallel"))
+    hand_in_class(course)
+    start = time.monotonic()
+    result = run_batch(course, [ASSIGNMENT], workers=2, db_url=postgres_url, job_timeout=JOB_TIMEOUT)
+    wall = time.monotonic() - start
+    runs = {r.student: r for r in result.records}
+    with capsys.disabled():
+        print(f"\nbatch: {len(runs)} hand-ins on {result.cluster} with PostgreSQL in {wall:.0f} s; " + "; ".join(
+            f"{r.student} {r.status} {r.wall_seconds:.0f} s {r.peak_tree_rss_mb:.0f} MiB on {r.worker}"
+            for r in runs.values()))
+
+    assert grades(postgres_url, students) == expected
+    assert sorted(runs) == sorted(students + [HUNG])
+    hung = runs[HUNG]
+    assert hung.status is Status.TIMED_OUT and hung.exit_code is None
+    assert JOB_TIMEOUT <= hung.wall_seconds < JOB_TIMEOUT + 20
+    assert not processes_mentioning(str(course.root)), "the hung job left processes running"
+    for student in students:
+        run = runs[student]
+        assert run.finished and run.status is Status.GRADED, run.detail
+        assert run.device == "cpu" and run.peak_rss_mb > 50 and run.worker.startswith("tcp://")
+    # The hung student held one worker; the other graded the rest meanwhile.
+    assert len({runs[s].worker for s in runs}) == 2
+    assert wall < JOB_TIMEOUT + max(runs[s].wall_seconds for s in students) + 60
+    assert load_runs(course) == sorted(runs.values(), key=lambda r: r.student)
+
+    # Nothing changed: only the unfinished hand-in is planned again; --force plans them all.
+    plan = plan_batch(course, [ASSIGNMENT], db_url=postgres_url)
+    assert [j.student for j in plan.jobs] == [HUNG] and sorted(r.student for r in plan.skipped) == sorted(students)
+    notebook = next((course.root / "submitted" / "untouched" / ASSIGNMENT).glob("*.ipynb"))
+    notebook.write_text(notebook.read_text() + "\n")  # saved again: new bytes
+    plan = plan_batch(course, [ASSIGNMENT], db_url=postgres_url)
+    assert sorted(j.student for j in plan.jobs) == [HUNG, "untouched"]
+    assert len(plan_batch(course, [ASSIGNMENT], db_url=postgres_url, force=True).jobs) == len(runs)
