@@ -130,7 +130,8 @@ def fill_torchvision_layout(source: Path, cache: Path | None = None) -> Path:
         if target.exists() and _VERIFIED.md5(target) == expected:
             continue
         path, opener = found[name]
-        partial = target.with_suffix(".partial")
+        # One partial file per process: parallel graders (nnkit batch, pytest -n) may fill the cache at once.
+        partial = target.with_suffix(f".partial-{os.getpid()}")
         with opener(path, "rb") as src, open(partial, "wb") as dst:
             shutil.copyfileobj(src, dst)
         partial.replace(target)
