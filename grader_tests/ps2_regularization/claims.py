@@ -6,9 +6,10 @@ Two protocols, both SGD(lr=0.01, momentum=0) with batch 100 on MNIST normalised 
   2 epochs per weight decay;
 * "notebook": what the notebook's sweep runs and its prose quotes, all 60,000 / 10,000 images,
   3 epochs per weight decay, plus the unregularised run (wd=0) that fixes k and L2 for the rule
-  of thumb, and a run with the weight decay the rule picks. The notebook feeds the data through
-  torchvision's DataLoader; here the same normalised images are held as tensors (same maths,
-  different shuffling order), which is much faster.
+  of thumb, and a run with the weight decay the rule picks. The notebook's `load_mnist` normalises
+  the images once into tensors, as `mnist_tensors` does (the same values), and shuffles with the
+  global generator; here each seed shuffles with a generator of its own, so only the order of the
+  batches differs.
 """
 import functools
 
