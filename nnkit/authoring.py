@@ -21,6 +21,8 @@ notebook that was edited after its authoring file (pull those edits first, or pa
 """
 from __future__ import annotations
 
+import ast
+import builtins
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,12 +99,42 @@ def cell_ids(cells) -> list[str]:
     return ids
 
 
+def _names(source: str) -> tuple[set[str], set[str]]:
+    """(names the code binds anywhere, names it reads), from its syntax tree; ({}, {}) if it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set(), set()
+    bound, read = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+    return bound, read
+
+
 def lint(nb, where: str) -> list[str]:
     """What breaks the conventions the graders and nbgrader rely on (docs/authoring.md)."""
-    problems, seen = [], set()
+    problems, seen, defined = [], set(), set(dir(builtins))
     for number, cell in enumerate(nb.cells, 1):
         nbgrader, tags = cell.metadata.get("nbgrader"), cell.metadata.get("tags", [])
         here = f"{where}, cell {number}"
+        if cell.cell_type == "code" and nbgrader and not nbgrader.get("grade"):  # given and solution cells
+            defined |= _names(cell.source)[0]
+        if "visible-check" in tags:
+            bound, read = _names(cell.source)
+            missing = sorted(read - bound - defined)
+            if missing:
+                problems.append(f"{here}: the visible check uses {', '.join(missing)}, which no given or solution "
+                                "cell above defines; a student who skipped an experiment cell would get a "
+                                "NameError. Make the check build what it needs.")
         if not nbgrader:
             if "module" in tags or "hidden-grader" in tags or "visible-check" in tags:
                 problems.append(f"{here}: tagged {tags} but has no nbgrader metadata (grade_id)")

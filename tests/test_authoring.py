@@ -119,13 +119,15 @@ def test_notebook_edited_in_jupyter_is_never_overwritten_silently(tmp_path):
     ("### END SOLUTION", "needs ### BEGIN SOLUTION and ### END SOLUTION"),
     ('"grade_id": "model"', "grade_id used twice"),
     ('"points": 2} tags=["hidden-grader"]', "starts '# Hidden tests (3 points)"),
+    ("print(_labels, ", "the visible check uses curves"),
 ])
 def test_lint_names_the_file_the_cell_and_the_fix(broken, message):
     authored = next(a for a in AUTHORED if a.assignment == "ps1_learning_rates")
     text = authored.percent_file.read_text()
     assert broken in text
     replacement = {"### END SOLUTION": "", '"grade_id": "model"': '"grade_id": "train"',
-                   '"points": 2} tags=["hidden-grader"]': '"points": 3} tags=["hidden-grader"]'}[broken]
+                   '"points": 2} tags=["hidden-grader"]': '"points": 3} tags=["hidden-grader"]',
+                   "print(_labels, ": "print(curves[0.1, 0], "}[broken]
     with pytest.raises(AuthoringProblem, match=message.replace("(", r"\(").replace(")", r"\)")) as caught:
         notebook_from_percent(text.replace(broken, replacement, 1), "authoring/ps1/learning_rates.py")
     assert "authoring/ps1/learning_rates.py, cell" in str(caught.value)

@@ -5,14 +5,25 @@
 #
 # 1. build a small sigmoid network and a regression data set (fixing a bug in the original tutorial),
 # 2. write a full-batch SGD loop and sweep the learning rate from 100 down to 0.001,
-# 3. write `diagnose`, which tells a diverging run from a stuck one and a learning one,
+# 3. write `diagnose`, which tells a diverging run from a rising, a stuck and a learning one,
 # 4. write the He and Glorot initialisers from the "rules of thumb".
 #
 # **How you are graded.** Fill in every cell that says `YOUR CODE HERE` and every answer cell.
-# The *visible checks* below each exercise are quick sanity checks that run in seconds on a CPU;
-# passing them does not guarantee full marks. The *hidden tests* run outside this notebook when
-# your work is graded, on several random seeds; their verdict appears in your feedback.
-# Written questions are marked by hand.
+# The hidden tests grade the **solution cells** only, through what they define: `Model`,
+# `create_dataset`, `SEED_TARGET_SHAPE` and `FIXED_TARGET_SHAPE`, `train`, `diagnose`, and
+# `he_normal_` and `glorot_normal_` (with `_fans`). They load those cells and the read-only given
+# cells into a fresh module, outside this notebook, and run on several random seeds; their verdict
+# appears in your feedback. Cells you add yourself are **not run** at grading, except their
+# top-level `import` statements: anything else a solution needs (a helper function, a constant)
+# must be defined inside a solution cell. The *visible checks* below each exercise are quick sanity
+# checks that run in seconds on a CPU; passing them does not guarantee full marks. Written questions
+# are marked by hand.
+#
+# **Implement it yourself.** Where an exercise asks you to write something PyTorch already has, write
+# it with tensor operations: a part that calls PyTorch's own version of what it implements scores 0,
+# with a message that names the call. In this notebook that means `he_normal_` and `glorot_normal_`
+# must not call `torch.nn.init`'s `kaiming_*` or `xavier_*` functions (drawing the numbers with
+# `tensor.normal_` is the point). Everything else in PyTorch (layers, losses, optimisers) is yours to use.
 #
 # Everything runs on a laptop CPU in well under a minute. Do not rename the functions or delete cells.
 
@@ -22,9 +33,9 @@ import warnings
 
 import torch
 
-# Thresholds for diagnose(), set from the kit's calibration over 10 seeds (see calibration/).
+# Thresholds for diagnose(), set from the kit's measurements over 10 seeds (numbers in section 1.6).
 DIVERGE_FACTOR = 2.0   # "diverged": a non-finite loss, or a final loss above 2x the first
-STUCK_DECREASE = 0.05  # "stuck": the final loss is less than 5% below the first
+STUCK_DECREASE = 0.05  # "stuck": the final loss is not above the first, and less than 5% below it
 
 
 # %% [markdown]
@@ -215,14 +226,14 @@ print(f"train: loss {_losses[0]:.3f} -> {_losses[-1]:.3f}")
 # ### 1.5 The learning-rate sweep
 #
 # The next cell trains a fresh model for 200 steps with each learning rate in 100, 10, 1, 0.2 and
-# 0.001, on five seeds, and plots the loss curves (log scale, each panel with its own axis; a curve that stops has hit `nan`).
+# 0.001, on three seeds (0, 1 and 2), and plots the loss curves (log scale, each panel with its own axis; a curve that stops has hit `nan`).
 
 # %%
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 
 LEARNING_RATES = [100, 10, 1, 0.2, 0.001]
-SEEDS = range(5)
+SEEDS = range(3)  # seed 2 is the lr = 0.2 run that ends above its first loss (see below)
 curves = {}
 for lr in tqdm(LEARNING_RATES, desc="learning rates"):
     for seed in SEEDS:
@@ -249,17 +260,19 @@ for lr in LEARNING_RATES:
 # They run outside this notebook when your work is graded; their verdict appears here in your feedback.
 
 # %% [markdown]
-# What the kit measured with the reference solution (10 seeds, 200 steps; `calibration/cpu.md`):
+# What the kit measured with the reference solution (10 seeds, 200 steps, on a CPU):
 #
 # * **lr = 100 and lr = 10** overflow: the loss is `nan` from the first few steps on (186–194 of
 #   the 200 steps are `nan`) and never recovers.
 # * **lr = 1** never reaches `nan` but diverges all the same: the final loss is 58 to 211 times the
 #   first one on every seed.
-# * **lr = 0.2** gives the lowest final loss of the sweep on most seeds (0.21–0.48, median 0.33,
-#   from a start of about 1–2), after a spike in the first steps. Its path is chaotic, though: the
-#   exact numbers change with the seed and even with the number of CPU threads, and one run of seed 2
-#   on two threads ended at 1.9, above where it started. The original tutorial claimed that 0.2
-#   "converges to a very bad loss"; on this data that is not what usually happens.
+# * **lr = 0.2** gives the lowest final loss of the sweep on most seeds (median 0.33, from a first
+#   loss of 0.93–1.82), after a spike in the first steps. Its path is chaotic, though: the exact
+#   numbers change with the seed and even with the number of CPU threads. On nine of the ten seeds
+#   it ended at 0.21–0.48; on seed 2 it ended at 2.30, **1.27 times its first loss**. A loss that
+#   ends *above* where it started, even without blowing up, is the mark of a learning rate too large
+#   for that run. The original tutorial claimed that 0.2 "converges to a very bad loss"; on this data
+#   that is not what usually happens.
 # * **lr = 0.001** never raises the loss, but it is slow: after 200 steps the loss is 0.52 to 0.999
 #   times its first value (final losses 0.78–1.38). On some seeds it has barely moved.
 #
@@ -291,28 +304,36 @@ for lr in LEARNING_RATES:
 # ### 1.6 Diagnosing a run
 #
 # When a run goes wrong you need to say *how*. Write `diagnose(losses)`, which returns one of
-# three strings:
+# four strings, decided in this order from the first and the final loss:
 #
 # * `"diverged"`: some loss is `nan` or infinite, or the final loss is more than
 #   `DIVERGE_FACTOR` times the first;
+# * `"rising"`: otherwise, if the final loss is above the first (`final > first`). The loss went *up*
+#   without blowing up: with full-batch gradient descent that is as sure a sign of a too-large
+#   learning rate as divergence, not a sign of a run that is merely slow;
 # * `"stuck"`: otherwise, if the final loss is less than `STUCK_DECREASE` (5%) below the first,
 #   i.e. `final > (1 - STUCK_DECREASE) * first`;
 # * `"learning"`: otherwise.
 #
-# The constants are defined at the top of the notebook. They come from the kit's calibration over
-# 10 seeds: every run with lr = 1 ended at least 58× above its first loss; every run with lr = 0.1
-# ended at most 0.86× its first loss; every run with lr = 1e-5 ended at least 0.98× its first loss.
-# A run at lr = 0.001 sits in between: after 200 steps it is "learning" on most seeds and "stuck" on
-# some (final/first up to 0.999), which is exactly why a learning rate that small is a poor choice.
+# The constants are defined at the top of the notebook. They come from the kit's measurements over
+# 10 seeds: every run with lr = 1 ended at least 58× above its first loss ("diverged"); every run
+# with lr = 0.1 ended at most 0.86× its first loss ("learning"); every run with lr = 1e-5 ended
+# between 0.979× and 0.9999× its first loss ("stuck": it moved, but barely). At lr = 0.2 most seeds
+# are "learning", but seed 2 ended 1.27× above its first loss: "rising", not "stuck", because its
+# learning rate is too large rather than too small. A run at lr = 0.001 sits between "learning" and
+# "stuck": after 200 steps it is "learning" on most seeds and "stuck" on some (final/first up to
+# 0.999), which is exactly why a learning rate that small is a poor choice.
 
 # %% nbgrader={"grade_id": "diagnose", "solution": true} tags=["module"]
 def diagnose(losses):
-    """Label a sequence of losses as "diverged", "stuck" or "learning" (see above)."""
+    """Label a sequence of losses as "diverged", "rising", "stuck" or "learning" (see above)."""
     ### BEGIN SOLUTION
     values = [float(v) for v in losses]
     first, final = values[0], values[-1]
     if any(not math.isfinite(v) for v in values) or final > DIVERGE_FACTOR * first:
         return "diverged"
+    if final > first:
+        return "rising"
     if final > (1 - STUCK_DECREASE) * first:
         return "stuck"
     return "learning"
@@ -321,13 +342,20 @@ def diagnose(losses):
 
 # %% nbgrader={"grade_id": "check_diagnose", "grade": true, "locked": true, "points": 0} tags=["visible-check"]
 assert diagnose([1.0, float("nan")]) == "diverged"
+assert diagnose([1.0, 1.9]) == "rising", "a loss that went up, but not past 2x the first, is 'rising'"
 assert diagnose([1.0, 0.999]) == "stuck"
 assert diagnose([1.0, 0.5]) == "learning"
-print({lr: diagnose(curves[lr, 0]) for lr in LEARNING_RATES})
+# Three real runs (seed 0, as in the sweep), made here so that this check does not need the sweep.
+_x, _y = create_dataset(1000, 100, generator=torch.Generator().manual_seed(0))
+_labels = {}
+for _lr in (10, 0.1, 1e-5):
+    torch.manual_seed(0)
+    _labels[_lr] = diagnose(train(Model(), _x, _y, _lr))
+print(_labels, "(the kit measured 'diverged', 'learning' and 'stuck' on every seed)")
 
 
 # %% nbgrader={"grade_id": "hidden_diagnose", "grade": true, "locked": true, "points": 2} tags=["hidden-grader"]
-# Hidden tests (2 points): labels of clear-cut loss sequences and of real runs at lr = 10, 1, 0.1 and 1e-5
+# Hidden tests (2 points): labels of clear-cut loss sequences (all four labels) and of real runs at lr = 10, 1, 0.1 and 1e-5
 # They run outside this notebook when your work is graded; their verdict appears here in your feedback.
 
 # %% [markdown]
@@ -347,6 +375,9 @@ print({lr: diagnose(curves[lr, 0]) for lr in LEARNING_RATES})
 # (The formulas give the **standard deviation**.) Write `he_normal_(tensor, generator=None)` and
 # `glorot_normal_(tensor, generator=None)`. Like PyTorch's `torch.nn.init` functions they fill
 # `tensor` **in place** and return it; draw with `generator` so results are reproducible.
+# Draw the numbers yourself (for example with `tensor.normal_(mean, std, generator=generator)`):
+# an initialiser that calls `torch.nn.init.kaiming_normal_`, `xavier_normal_` or another of their
+# `kaiming_*` / `xavier_*` functions scores 0.
 # A bad initialisation causes the same symptoms as a bad learning rate, and is much harder to spot.
 
 # %% nbgrader={"grade_id": "initialisers", "solution": true} tags=["module"]
@@ -385,11 +416,11 @@ glorot_normal_(_w)
 print(f"Glorot on Linear(512->256): std {_w.std():.4f} (formula {math.sqrt(2 / 768):.4f})")
 
 # %% nbgrader={"grade_id": "hidden_he", "grade": true, "locked": true, "points": 2} tags=["hidden-grader"]
-# Hidden tests (2 points): He: mean, std and normality on Linear and Conv weights, in place, with the generator
+# Hidden tests (2 points): He: std, mean and normality on Linear and Conv weights, in place, with the generator, without torch.nn.init's kaiming_* / xavier_*
 # They run outside this notebook when your work is graded; their verdict appears here in your feedback.
 
 # %% nbgrader={"grade_id": "hidden_glorot", "grade": true, "locked": true, "points": 2} tags=["hidden-grader"]
-# Hidden tests (2 points): Glorot: mean, std and normality on Linear and Conv weights, in place, with the generator
+# Hidden tests (2 points): Glorot: std, mean and normality on Linear and Conv weights, in place, with the generator, without torch.nn.init's kaiming_* / xavier_*
 # They run outside this notebook when your work is graded; their verdict appears here in your feedback.
 
 # %% [markdown] nbgrader={"grade_id": "q_init", "task": true, "locked": true, "points": 2}

@@ -36,6 +36,11 @@ def _finite_max_ratio(lr):
     return rise
 
 
+def _first():
+    run = _run(1e-5)
+    return lambda seed, device: run(seed, device)[0]
+
+
 def _final(lr):
     run = _run(lr)
     return lambda seed, device: run(seed, device)[-1]
@@ -45,11 +50,14 @@ CLAIMS = [
     Claim("lr=100 overflows to nan", "steps with a non-finite loss (of 200)", ">=", 1, _non_finite_steps(100)),
     Claim("lr=10 overflows to nan", "steps with a non-finite loss (of 200)", ">=", 1, _non_finite_steps(10)),
     Claim("lr=1 diverges", "final / first loss", ">=", 2.0, _ratio(1)),
+    Claim("untrained model: first loss", "first loss", "<=", 2.0, _first()),
     Claim("lr=0.2 stays finite", "steps with a non-finite loss (of 200)", "<=", 0, _non_finite_steps(0.2)),
-    Claim("lr=0.2 final loss", "final loss", "<=", 2.0, _final(0.2)),
+    Claim("lr=0.2 final loss", "final loss", "<=", 3.0, _final(0.2)),
+    Claim("lr=0.2 is never 'diverged'", "final / first loss", "<=", 2.0, _ratio(0.2)),
     Claim("lr=0.1 is 'learning'", "final / first loss", "<=", 0.95, _ratio(0.1)),
     Claim("lr=0.001 learns without diverging", "largest loss / first loss", "<=", 1.0, _finite_max_ratio(0.001)),
     Claim("lr=0.001 lowers the loss", "final / first loss", "<", 1.0, _ratio(0.001)),
     Claim("lr=0.001 final loss", "final loss", "<=", 2.0, _final(0.001)),
-    Claim("lr=1e-5 is 'stuck'", "final / first loss", ">=", 0.95, _ratio(1e-5)),
+    Claim("lr=1e-5 is 'stuck' (not 'learning')", "final / first loss", ">=", 0.95, _ratio(1e-5)),
+    Claim("lr=1e-5 is 'stuck' (not 'rising')", "final / first loss", "<=", 1.0, _ratio(1e-5)),
 ]

@@ -49,26 +49,29 @@ def test_train_updates_the_given_model(submission, device):
 
 @pytest.mark.grade_cell("hidden_lr_regimes")
 @pytest.mark.parametrize("lr", [100, 10, 1])
-def test_large_learning_rates_diverge(submission, device, lr):
+def test_large_learning_rates_diverge(submission, device, lr, measure):
     for seed in SEEDS:
         model, x, y = problem(seed, device)
         losses = _losses(submission.train(model, x, y, lr), 200, "train")
+        measure(f"lr_sweep/lr={lr:g}/seed={seed}", losses)
         expect(_diverged(losses), f"lr={lr} did not diverge in 200 steps on seed {seed}.")
 
 
 @pytest.mark.grade_cell("hidden_lr_regimes")
-def test_lr_0_2_stays_finite(submission, device):
+def test_lr_0_2_stays_finite(submission, device, measure):
     for seed in SEEDS:
         model, x, y = problem(seed, device)
         losses = _losses(submission.train(model, x, y, 0.2), 200, "train")
+        measure(f"lr_sweep/lr=0.2/seed={seed}", losses)
         expect(all(_isfinite(v) for v in losses), f"lr=0.2 produced a non-finite loss on seed {seed}.")
 
 
 @pytest.mark.grade_cell("hidden_lr_regimes")
-def test_lr_0_001_learns_without_diverging(submission, device):
+def test_lr_0_001_learns_without_diverging(submission, device, measure):
     for seed in SEEDS:
         model, x, y = problem(seed, device)
         losses = _losses(submission.train(model, x, y, 0.001), 200, "train")
+        measure(f"lr_sweep/lr=0.001/seed={seed}", losses)
         expect(all(_isfinite(v) for v in losses), f"lr=0.001 produced a non-finite loss on seed {seed}.")
         expect(max(losses) <= losses[0] * (1 + 1e-6), f"lr=0.001 raised the loss above its first value on seed {seed}.")
         expect(losses[-1] < losses[0], f"lr=0.001 did not lower the loss in 200 steps on seed {seed}.")
@@ -86,12 +89,17 @@ def _label(submission, losses, what):
     ([1.0, float("inf"), 0.5], "diverged"),
     ([1.0, 1.5, 2.5], "diverged"),
     ([1.0, 0.99, 0.98, 0.97], "stuck"),
-    ([1.0, 1.01, 1.02], "stuck"),
+    ([1.0, 1.0], "stuck"),           # no change at all: stuck, not rising
+    ([2.0, 1.95], "stuck"),
+    ([1.0, 1.01, 1.02], "rising"),   # a finite rise, however small, means the rate is too large
+    ([1.0, 1.4, 1.9], "rising"),     # 1.9x: below DIVERGE_FACTOR, but rising, never "stuck"
+    ([3.0, 5.0], "rising"),
     ([1.0, 0.8, 0.5], "learning"),
     ([2.0, 4.0, 1.0], "learning"),
     ([1.0, 3.0, 0.5], "learning"),   # a spike is not divergence: the label uses the final loss
-    ([1.0, 0.5, 1.5], "stuck"),      # ... and so does "stuck", not the lowest loss reached
-    ([1.0, 1.5, 2.0], "stuck"),      # exactly DIVERGE_FACTOR times the first is not *more than* it
+    ([1.0, 0.5, 1.5], "rising"),     # ... and so does "rising", not the lowest loss reached
+    ([1.0, 0.5, 0.97], "stuck"),     # ... and "stuck"
+    ([1.0, 1.5, 2.0], "rising"),     # exactly DIVERGE_FACTOR times the first is not *more than* it
 ])
 def test_diagnose_labels_clear_cases(submission, losses, expected):
     label = _label(submission, losses, f"losses {losses}")

@@ -1,4 +1,4 @@
-"""NumPy: np.isfinite over the array and the final/first ratio."""
+"""NumPy: np.isfinite over the array and the final/first ratio (first > 0 for an MSE)."""
 # %% diagnose
 def diagnose(losses):
     import numpy as np
@@ -9,6 +9,8 @@ def diagnose(losses):
     ratio = values[-1] / values[0]
     if ratio > DIVERGE_FACTOR:
         return "diverged"
+    if ratio > 1:
+        return "rising"
     if ratio > 1 - STUCK_DECREASE:
         return "stuck"
     return "learning"

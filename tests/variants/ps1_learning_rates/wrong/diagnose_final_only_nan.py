@@ -6,6 +6,8 @@ def diagnose(losses):
     first, final = values[0], values[-1]
     if not math.isfinite(final) or final > DIVERGE_FACTOR * first:
         return "diverged"
+    if final > first:
+        return "rising"
     if final > (1 - STUCK_DECREASE) * first:
         return "stuck"
     return "learning"

@@ -1,4 +1,4 @@
-"""Checks 'stuck' before 'diverged', so a loss that grew is called stuck."""
+"""Checks 'stuck' before 'diverged' and 'rising', so a loss that grew is called stuck."""
 # fails: hidden_diagnose
 # %% diagnose
 def diagnose(losses):
@@ -8,4 +8,6 @@ def diagnose(losses):
         return "stuck"
     if any(not math.isfinite(v) for v in values) or final > DIVERGE_FACTOR * first:
         return "diverged"
+    if final > first:
+        return "rising"
     return "learning"

@@ -6,6 +6,8 @@ def diagnose(losses):
     first, final = values[0], values[-1]
     if any(not math.isfinite(v) for v in values) or final > DIVERGE_FACTOR * first:
         return "diverged"
+    if final > first:
+        return "rising"
     if final > STUCK_DECREASE * first:
         return "stuck"
     return "learning"

@@ -1,4 +1,5 @@
-"""kaiming_normal_ with its defaults (leaky_relu with a=0 has gain sqrt(2)); Glorot as a unit normal_ scaled in place with mul_."""
+"""He through torch.nn.init.kaiming_normal_ with its defaults (right numbers: leaky_relu with a=0 has gain sqrt(2)), not drawn by hand; Glorot by hand."""
+# fails: hidden_he
 # %% initialisers
 def _fans(tensor):
     receptive_field = tensor[0][0].numel() if tensor.dim() > 2 else 1
