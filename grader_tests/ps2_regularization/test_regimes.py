@@ -35,9 +35,10 @@ def _history(submission, wd, seed, device):
 @pytest.mark.grade_cell("hidden_wd_regimes")
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("wd", [10.0, 1.0])
-def test_strong_weight_decay_underfits(submission, device, subsets, wd, seed):
+def test_strong_weight_decay_underfits(submission, device, subsets, wd, seed, measure):
     train_x, train_y, test_x, test_y = subsets
     numbers, model = _history(submission, wd, seed, device)
+    measure(f"wd_sweep/wd={wd:g}/seed={seed}", numbers)
     epochs = numbers if wd == 10.0 else numbers[-1:]
     for row in epochs:
         expect(row["test"] <= TEST_CHANCE_BOUND,
@@ -52,9 +53,10 @@ def test_strong_weight_decay_underfits(submission, device, subsets, wd, seed):
 
 @pytest.mark.grade_cell("hidden_wd_regimes")
 @pytest.mark.parametrize("seed", SEEDS)
-def test_weight_decay_0_1_learns(submission, device, subsets, seed):
+def test_weight_decay_0_1_learns(submission, device, subsets, seed, measure):
     train_x, train_y, _, _ = subsets
     numbers, model = _history(submission, 0.1, seed, device)
+    measure(f"wd_sweep/wd=0.1/seed={seed}", numbers)
     expect(numbers[-1]["train"] >= LEARNING_FLOOR and numbers[-1]["test"] >= LEARNING_FLOOR,
            f"Weight decay 0.1, seed {seed}: after {EPOCHS} epochs the accuracies your run_epoch reports do not "
            "show clear learning.")

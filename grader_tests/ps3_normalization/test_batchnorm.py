@@ -84,6 +84,7 @@ def _compare_step(layer, reference, x, generator, what, check_calls=False):
         scale = max(1.0, ref.abs().max().item())
         expect(close(real_tensor(mine, f"the {name} gradient"), ref, rtol=1e-5, atol=1e-5 * scale),
                f"{what}: the gradient with respect to the {name} differs from nn.BatchNorm1d's.")
+    return out_t
 
 
 def _check_running(layer, reference, what):
@@ -121,7 +122,7 @@ def test_parameters_and_buffers(submission, channels):
 
 @pytest.mark.grade_cell("hidden_bn_train")
 @pytest.mark.parametrize("eps,momentum", TRAIN_SETTINGS)
-def test_training_matches_torch(submission, eps, momentum):
+def test_training_matches_torch(submission, eps, momentum, measure):
     for seed in SEEDS:
         seed_everything(seed)
         generator = torch.Generator().manual_seed(seed)
@@ -132,9 +133,13 @@ def test_training_matches_torch(submission, eps, momentum):
         for step in range(3):
             batch = int(torch.randint(3, 65, (1,), generator=generator))
             x = _batch((batch, channels), generator, scales * (1 + step))
-            _compare_step(layer, reference, x, generator,
-                          f"Training mode, seed {seed}, eps={eps}, step {step}, input ({batch}, {channels})",
-                          check_calls=step == 0)
+            out = _compare_step(layer, reference, x, generator,
+                                f"Training mode, seed {seed}, eps={eps}, step {step}, input ({batch}, {channels})",
+                                check_calls=step == 0)
+            if step == 0:  # the student's output per channel, with gamma and beta taken out
+                z = (out.detach() - reference.bias.detach()) / reference.weight.detach()
+                measure(f"batchnorm/train/eps={eps:g}/seed={seed}", {"mean": z.mean(0), "std": z.std(0, unbiased=False),
+                                                                    "input_std": x.std(0, unbiased=False)})
 
 
 @pytest.mark.grade_cell("hidden_bn_running")

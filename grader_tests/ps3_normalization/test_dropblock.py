@@ -64,11 +64,12 @@ def test_zeros_form_whole_blocks(submission, drop_prob, k, shape):
 
 @pytest.mark.grade_cell("hidden_dropblock_rate")
 @pytest.mark.parametrize("case", DROPBLOCK_RATE_CASES, ids=lambda c: "p{}_k{}_{}x{}".format(*c))
-def test_drop_rate(submission, case):
+def test_drop_rate(submission, case, measure):
     drop_prob, k, h, w = case
     for seed in SEEDS:
         layer = _layer(submission, drop_prob, k)
-        z, _ = dropblock_rate_z(lambda x: layer(x), drop_prob, k, h, w, seed)
+        z, dropped = dropblock_rate_z(lambda x: layer(x), drop_prob, k, h, w, seed)
+        measure(f"dropblock/p={drop_prob:g}/k={k}/{h}x{w}/seed={seed}", {"keep_rate": 1 - dropped, "z": z})
         expect(abs(z) <= 6,
                f"DropBlock2d({drop_prob}, {k}) on {h}x{w} maps, seed {seed}: the fraction of dropped units is "
                f"{z:+.1f} standard deviations (an upper bound on the spread) away from what gamma = drop_prob / k^2 * HW / ((H-k+1)(W-k+1)) "

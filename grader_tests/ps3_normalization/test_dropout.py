@@ -31,7 +31,7 @@ def _output(value, x, what):
 
 @pytest.mark.grade_cell("hidden_dropout_mask")
 @pytest.mark.parametrize("p", DROPOUT_RATES)
-def test_share_of_zeros_and_scale(submission, p):
+def test_share_of_zeros_and_scale(submission, p, measure):
     for seed in SEEDS:
         layer = _layer(submission, p)
         (x, y, n), names = calls_made(lambda: dropout_statistics(layer, p, seed))
@@ -39,6 +39,7 @@ def test_share_of_zeros_and_scale(submission, p):
             expect_own_code(names, "dropout", "Dropout")
         y = _output(y, x, f"Dropout({p})(x)")
         z = zero_share_z(y, p)
+        measure(f"dropout/p={p:g}/seed={seed}", {"keep_rate": (y != 0).double().mean(), "z": z})
         expect(abs(z) <= 6, f"Dropout({p}), seed {seed}: the share of zeros is {z:+.1f} binomial standard deviations "
                             f"from p (allowed: 6). Each unit must be dropped with probability p.")
         kept = y != 0
