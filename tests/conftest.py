@@ -27,3 +27,16 @@ def mnist_folder() -> Path:
     if not (folder / "train-images-idx3-ubyte.gz").exists() and not (folder / "train-images-idx3-ubyte").exists():
         pytest.fail(f"MNIST not found in {folder}: set MNIST_ROOT to a folder with the four MNIST IDX files")
     return folder
+
+
+# `make check`, the fast tier (under 3 minutes, after every change): units, release sync, one grader
+# run. Tests join it with @pytest.mark.check, or here, by file or by test, to keep others' files as they are.
+CHECK_TIER_FILES = {"test_grading_units.py", "test_data.py", "test_release.py", "test_authoring.py"}
+CHECK_TIER_TESTS = {"test_graders.py::test_reference_solution_passes_every_grader[ps1_learning_rates]"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m check` selects by marker
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in CHECK_TIER_FILES or f"{item.path.name}::{item.name}" in CHECK_TIER_TESTS:
+            item.add_marker(pytest.mark.check)
