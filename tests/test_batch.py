@@ -136,6 +136,26 @@ def test_a_planted_link_is_replaced_not_followed(tmp_path):
     assert read_run(folder) == record("mallory")
 
 
+@pytest.mark.check
+def test_the_slurm_example_gives_each_worker_one_gpu_offered_to_dask():
+    """docs/slurm_batch.py's cluster, as sbatch would get it (nothing is submitted)."""
+    from conftest import ROOT
+
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        from slurm_batch import gpu_cluster
+    finally:
+        sys.path.remove(str(ROOT / "docs"))
+    cluster = gpu_cluster(Path("/shared/course/.venv"), Path("/shared/mnist"), partition="gpu")
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    assert "#SBATCH --gres=gpu:1" in script and "#SBATCH -p gpu" in script
+    assert "--resources gpu=1" in script
+    assert "source /shared/course/.venv/bin/activate" in script and "MNIST_ROOT=/shared/mnist" in script
+
+
 # ---------------------------------------------------------------------------------------------
 # A real batch: LocalCluster with 2 workers, PostgreSQL, one hung student
 # ---------------------------------------------------------------------------------------------
