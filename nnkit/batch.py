@@ -55,7 +55,7 @@ from glob import escape as glob_escape
 from pathlib import Path
 
 from nnkit.grading.course import Course, CourseProblem
-from nnkit.grading.status import Status, read_record
+from nnkit.grading.status import STATUS_FILE, Status, read_record
 
 RUN_FILE = ".nnkit-run.json"
 RUN_LOG = ".nnkit-run.log"
@@ -451,7 +451,7 @@ def grade_one(job: Job) -> RunRecord:
                 break
         tail = _tail(log, LOG_TAIL_BYTES)
     grading = read_record(folder)
-    if grading is not None and (folder / ".nnkit-status.json").stat().st_mtime < began:
+    if grading is not None and (folder / STATUS_FILE).stat().st_mtime < began:
         grading = None  # left by an earlier run
     if total.exit_code is None:
         status = Status.TIMED_OUT
