@@ -25,9 +25,9 @@ SANDBOX_REFUSALS = ("Read-only file system", "Permission denied", "Operation not
                     "[Errno 1]", "[Errno 13]", "[Errno 30]", "[Errno 101]")
 # ... and when it ran into a resource limit.
 RESOURCE_LIMITS = {"can't start new thread": "process limit", "Resource temporarily unavailable": "process limit",
-                   "MemoryError": "memory limit", "out of memory": "memory limit", "SIGKILL": "memory limit (killed)",
-                   "File too large": "file-size limit", "output was cut": "output cap",
-                   "CPU time limit": "CPU-time limit", "SIGXCPU": "CPU-time limit"}
+                   "MemoryError": "memory limit", "Cannot allocate memory": "memory limit",
+                   "File too large": "file-size limit", "[output cut:": "output cap",
+                   "CPU time limit exceeded": "CPU-time limit", "SIGXCPU": "CPU-time limit"}
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def assignment_parts(source_notebook: Path) -> list[Part]:
             parts.append(Part(gid, "hidden", _HIDDEN_TITLE.sub("", first).strip() or gid, points))
         elif meta.get("task") or (meta.get("grade") and meta.get("solution")):
             text = re.sub(r"[*_`$]", "", cell.source.strip().splitlines()[0] if cell.source.strip() else gid)
-            parts.append(Part(gid, "written", text[:160], points))
+            parts.append(Part(gid, "written", text if len(text) <= 160 else text[:159].rstrip() + "…", points))
     return parts
 
 
@@ -128,8 +128,15 @@ def hidden_messages(cell) -> list[str]:
 
 
 def _kernel_errors(nb) -> list[str]:
-    return [f"{o.get('ename', '')}: {o.get('evalue', '')}" for c in nb.cells if c.cell_type == "code"
-            for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    """The errors the student's cells raised, and SafeExecute's note on a cell whose output it cut."""
+    found = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if o.get("output_type") == "error":
+                found.append(f"{o.get('ename', '')}: {o.get('evalue', '')}")
+            elif o.get("output_type") == "stream" and "[output cut:" in str(o.get("text", ""))[:200]:
+                found.append("[output cut:")
+    return found
 
 
 def read_run(folder: Path, record: GradingRecord | None) -> RunInfo:
@@ -212,9 +219,9 @@ def _student(course: Course, gb: Gradebook, assignment: str, notebook: str, part
         messages = hidden_messages(cells[part.cell]) if part.kind == "hidden" and part.cell in cells else []
         results.append(PartResult(part, score, messages))
     errors = _kernel_errors(nb) if nb else []
-    texts = errors + [str((record.execution or {}).get("detail", ""))] if record else errors
-    texts += [m for r in results for m in r.messages]
+    texts = errors + [m for r in results for m in r.messages]
     if record:
+        texts += [str((record.execution or {}).get("detail", ""))]
         texts += [str(n) for n in (record.graders or {}).get("notes", [])]
     refusals = sorted({needle for t in errors for needle in SANDBOX_REFUSALS if needle in t})
     run = read_run(folder, record)

@@ -19,7 +19,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from nnkit.report.bands import Band  # noqa: E402
 
-MAX_POINTS = 120
+MAX_POINTS = 80
 INSIDE, OUTSIDE, BAND, MEDIAN = "#2b7a3d", "#c0392b", "#cfd8dc", "#607d8b"
 STYLE = {"font.size": 8, "axes.titlesize": 7.5, "axes.labelsize": 8, "legend.fontsize": 7,
          "xtick.labelsize": 7, "ytick.labelsize": 7, "svg.fonttype": "none", "lines.linewidth": 1.0,
@@ -43,7 +43,34 @@ def to_svg(fig: Figure, name: str) -> str:
     text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
     text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
     text = re.sub(r'\s(width|height)="[\d.]+pt"', "", text, count=2)  # let CSS size it
-    return re.sub(r">\s+<", "><", text).strip()
+    text = re.sub(r">\s+<", "><", text).strip()
+    text = _USE_GROUP.sub(_hoist_style, text)
+    return _ATTRIBUTE.sub(lambda m: m.group(1) + '="' + _DECIMALS.sub(_one_decimal, m.group(2)) + '"', text)
+
+
+# Geometry attributes: a tenth of a point is finer than any screen or printer shows, and
+# matplotlib writes six digits. (Text content, such as tick labels, is left alone.)
+_ATTRIBUTE = re.compile(r'\b(d|x|y|x1|x2|y1|y2|width|height|transform|style)="([^"]*)"')
+_DECIMALS = re.compile(r"-?\d+\.\d{2,}")
+
+
+# matplotlib draws each marker as a <use> with the same style, inside one <g> per line: give
+# the style once to the group (the uses inherit it), a third of a scatter plot's bytes.
+_USE_GROUP = re.compile(r'<g((?: (?!style)[\w:-]+="[^"]*")*)>((?:<use [^>]*/>)+)</g>')
+_USE_STYLE = re.compile(r' style="([^"]*)"')
+
+
+def _hoist_style(match: re.Match) -> str:
+    attributes, uses = match.group(1), match.group(2)
+    styles = set(_USE_STYLE.findall(uses))
+    if len(styles) != 1 or uses.count("<use") != uses.count(" style="):
+        return match.group(0)
+    return f'<g{attributes} style="{styles.pop()}">' + _USE_STYLE.sub("", uses) + "</g>"
+
+
+def _one_decimal(match: re.Match) -> str:
+    value = f"{float(match.group()):.1f}"
+    return "0" if value in ("0.0", "-0.0") else value.removesuffix(".0")
 
 
 def thin(values: list, limit: int = MAX_POINTS) -> tuple[list[int], list]:

@@ -30,20 +30,26 @@ NGRAM = 5
 
 
 def normalised_tokens(code: str, given: str = "") -> list[str]:
-    """The token stream of `code` without the lines of `given`, identifiers/literals abstracted."""
+    """The token stream of `code` without the lines of `given`, identifiers/literals abstracted.
+
+    The whole code is tokenised first (dropping a given line could break its indentation),
+    then the tokens of given lines are left out. Code that is not valid Python is compared
+    word by word.
+    """
     given_lines = {line.strip() for line in given.splitlines() if line.strip()}
-    kept = "\n".join(line for line in code.splitlines() if line.strip() not in given_lines or not line.strip())
+    lines = code.splitlines()
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(code + "\n").readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        kept = " ".join(line for line in lines if line.strip() not in given_lines)
+        return ["ID" if w.isidentifier() and not keyword.iskeyword(w) else w for w in kept.split()]
     out: list[str] = []
     previous = None
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(kept + "\n").readline))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        tokens = []
-        for word in kept.split():  # not valid Python: compare its words
-            out.append("ID" if word.isidentifier() and not keyword.iskeyword(word) else word)
-        return out
     for token in tokens:
         kind, text = token.type, token.string
+        row = token.start[0] - 1
+        if 0 <= row < len(lines) and lines[row].strip() in given_lines:
+            continue
         if kind in (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER):
             continue
         if kind == tokenize.STRING and previous in (None, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT):
