@@ -57,7 +57,7 @@ def write_feedback(course: Course, result: StudentResult, env: jinja2.Environmen
     path.parent.mkdir(parents=True, exist_ok=True)
     nbgrader_page = path.parent / f"{result.notebook}.html"
     notes = [str(n) for n in (result.record.graders or {}).get("notes", [])] if result.record else []
-    seeds = next((b.seeds for b in bands.values()), 10)
+    seeds = next((b.seeds for b in bands.values()), None)
     html = env.get_template("feedback.html.j2").render(
         r=result, css=_css(), views=views, explanations=explanations(result), notes=notes,
         full_page=nbgrader_page.name if nbgrader_page.is_file() else None, seeds=seeds,
