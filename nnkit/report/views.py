@@ -119,6 +119,21 @@ class LearningRateSweep(View):
         first, last = losses[0], losses[-1]
         return last / first if first and last is not None else None
 
+    def telling_run(self, lr: str, seeds: list, bands) -> tuple:
+        """The run to describe in words: the seed furthest outside the reference range (on a log
+        scale; a non-finite statistic is furthest), else the first."""
+        def outside(losses) -> float:
+            worst = 0.0
+            for _, claim, _, kind in (s for s in self.STATS if s[0] == lr):
+                band, value = bands.get(claim), self.statistic(losses, kind)
+                if band is None or band.holds(value):
+                    continue
+                if value is None or value <= 0 or band.minimum <= 0:
+                    return math.inf
+                worst = max(worst, abs(math.log(value / (band.minimum if value < band.minimum else band.maximum))))
+            return worst
+        return max(seeds, key=lambda run: outside(run[1])) if seeds else seeds[0]
+
     def draw(self, data, bands, salt):
         runs: dict[str, list] = {}
         for params, value in data:
@@ -149,7 +164,7 @@ class LearningRateSweep(View):
             band_rows(right, rows)
         findings = []
         for lr, seeds in sorted(runs.items(), key=lambda kv: -_num(kv[0])):
-            seed, losses = seeds[0]
+            seed, losses = self.telling_run(lr, seeds, bands)
             if not losses:
                 continue
             bad = next((i for i, v in enumerate(losses) if v is None), None)
