@@ -10,7 +10,7 @@ from pathlib import Path
 import jinja2
 from nbgrader.api import Gradebook
 
-from nnkit.grading.course import Course
+from nnkit.grading.course import Course, CourseProblem
 from nnkit.grading.notebook import is_solution, read_notebook
 from nnkit.grading.status import Status
 from nnkit.report import similarity
@@ -179,7 +179,7 @@ def graded_assignments(course: Course) -> list[str]:
     """Assignments of the course that the gradebook knows about, in course order."""
     db = course.root / "gradebook.db"
     if not db.is_file():
-        raise FileNotFoundError(f"{db} does not exist: run `nbgrader autograde <assignment>` before `nnkit report`.")
+        raise CourseProblem(f"{db} does not exist: run `nbgrader autograde <assignment>` before `nnkit report`.")
     with Gradebook(f"sqlite:///{db}") as gb:
         known = {a.name for a in gb.assignments}
     return [a for a in course.assignments() if a in known]

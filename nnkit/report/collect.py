@@ -14,7 +14,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from nnkit.grading.course import Course
+from nnkit.grading.course import Course, CourseProblem
 from nnkit.grading.notebook import NotebookProblem, grade_id, hidden_grader_cells, is_solution, nbgrader_meta, read_notebook
 from nnkit.grading.status import GradingRecord, Status, read_record
 
@@ -179,7 +179,7 @@ def collect(course: Course, assignment: str) -> AssignmentResults:
     parts = assignment_parts(source)
     db = course.root / "gradebook.db"
     if not db.is_file():
-        raise FileNotFoundError(f"{db} does not exist: run `nbgrader autograde {assignment}` before `nnkit report`.")
+        raise CourseProblem(f"{db} does not exist: run `nbgrader autograde {assignment}` before `nnkit report`.")
     results = []
     with Gradebook(f"sqlite:///{db}") as gb:
         students = sorted({s.id for s in gb.students})
