@@ -293,6 +293,11 @@ class Batch:
         path = self.course.root / "feedback" / student / ASSIGNMENT / NOTEBOOK.replace(".ipynb", ".html")
         return path.read_text(errors="replace") if path.exists() else None
 
+    def report(self, student: str) -> str | None:
+        """The kit's own feedback page (`nnkit report`, issue 11)."""
+        path = self.course.root / "feedback" / student / ASSIGNMENT / "report.html"
+        return path.read_text(errors="replace") if path.exists() else None
+
     def status_file(self, student: str) -> dict:
         path = self.course.root / "autograded" / student / ASSIGNMENT / ".nnkit-status.json"
         return json.loads(path.read_text()) if path.is_file() else {}
@@ -352,6 +357,8 @@ def batch(tmp_path_factory) -> Batch:
 
     start = time.monotonic()
     feedback_run = run_nbgrader(course, "generate_feedback", ASSIGNMENT, "--force")
+    from nnkit.report.build import write_reports
+    write_reports(course, [ASSIGNMENT])  # the kit's feedback pages and dashboard, leak-checked below
     exported = run_nbgrader(course, "export")
     assert exported.returncode == 0, exported.stdout[-3000:] + exported.stderr[-3000:]
     with open(course.root / "grades.csv") as handle:
@@ -437,10 +444,12 @@ def test_second_autograde_gives_the_same_grades(batch):
 
 def test_feedback_never_shows_the_graders_of_honest_students(batch):
     for student in HONEST:
-        html = batch.feedback(student)
-        assert html is not None
+        html, report = batch.feedback(student), batch.report(student)
+        assert html is not None and report is not None
         for secret in SECRETS:
-            assert secret not in html, (student, secret)
+            assert secret not in html + report, (student, secret)
+    dashboard = (batch.course.root / "reports" / f"{ASSIGNMENT}.html").read_text()
+    assert not [s for s in SECRETS if s in dashboard]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -477,7 +486,7 @@ def test_feedback_says_what_happened(batch, name):
 
 @pytest.mark.parametrize("name", cases("secrets"))
 def test_feedback_never_shows_the_graders(batch, name):
-    html = batch.feedback(name) or ""
+    html = (batch.feedback(name) or "") + (batch.report(name) or "")
     assert not [s for s in SECRETS if s in html]
 
 
