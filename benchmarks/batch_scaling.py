@@ -8,7 +8,8 @@ same N hand-ins: the reference solution, then alternately correct and wrong vari
 tests/variants/<assignment>/. `nnkit.batch.run_batch` then grades them on a Dask LocalCluster
 with k workers (SQLite gradebook, as by default). Timed: from the first job's submission to the
 last result (cluster start-up is printed apart). It prints, per run, students per minute, the
-mean job time (it grows when workers fight over the cores) and the load average, then
+mean job time (it grows when workers fight over the cores) and its CPU time (CPU/wall: the cores one
+job keeps busy), and the load average, then
 
     speedup = (students/min at k workers) / (students/min at 1 worker),  efficiency = speedup / k.
 
@@ -83,11 +84,12 @@ def one_run(tmp: Path, assignment: str, n: int, workers: int, label: str) -> dic
     if bad:
         raise SystemExit(f"{label}: {len(bad)} job(s) did not finish: " + "; ".join(f"{r.student}: {r.detail[:300]}" for r in bad))
     mean_job = sum(r.wall_seconds for r in result.records) / len(result.records)
+    mean_cpu = sum(r.cpu_seconds for r in result.records) / len(result.records)
     run = dict(label=label, workers=workers, seconds=result.seconds, total=total, per_minute=result.per_minute,
                mean_job=mean_job, load=(load_before, os.getloadavg()[0]), grades=grades,
                statuses={r.student: str(r.status) for r in result.records})
     print(f"  {label}: {n} students in {result.seconds:.1f} s (+{total - result.seconds:.1f} s cluster start/stop) "
-          f"= {result.per_minute:.2f} students/min; mean job {mean_job:.1f} s; "
+          f"= {result.per_minute:.2f} students/min; mean job {mean_job:.1f} s (CPU {mean_cpu:.1f} s); "
           f"load average {run['load'][0]:.1f} -> {run['load'][1]:.1f}", flush=True)
     return run
 

@@ -104,6 +104,9 @@ class RunRecord:
     started_at             ISO 8601 UTC time the job started
     detail                 when nbgrader failed or the job was killed: what happened, and the
                            tail of nbgrader's log (the whole tail is in .nnkit-run.log)
+    cpu_seconds            CPU time (user + system) of the job's process tree, from the same
+                           samples (a process's last second may be missed); with wall_seconds it
+                           says how many cores a job keeps busy
     """
     student: str
     assignment: str
@@ -121,6 +124,7 @@ class RunRecord:
     attempts: int = 1
     started_at: str = ""
     detail: str = ""
+    cpu_seconds: float = 0.0
 
     @property
     def finished(self) -> bool:
@@ -322,6 +326,7 @@ class ProcessOutcome:
     seconds: float
     peak_rss_mb: float
     peak_tree_rss_mb: float
+    cpu_seconds: float = 0.0     # CPU time of the process tree, sampled
 
 
 _RUNNING: set[int] = set()  # process groups this process started and has not reaped
@@ -355,8 +360,9 @@ def _kill_orphans() -> None:
         _kill_tree(pid)
 
 
-def _tree_rss(pid: int) -> tuple[int, int]:
-    """(total, largest) resident bytes of `pid` and its descendants, now."""
+def _sample_tree(pid: int, cpu: dict[int, float]) -> tuple[int, int]:
+    """(total, largest) resident bytes of `pid` and its descendants, now; records each
+    process's CPU seconds so far into `cpu` (pid -> seconds)."""
     import psutil
 
     try:
@@ -367,7 +373,10 @@ def _tree_rss(pid: int) -> tuple[int, int]:
     sizes = []
     for process in family:
         try:
-            sizes.append(process.memory_info().rss)
+            with process.oneshot():
+                sizes.append(process.memory_info().rss)
+                times = process.cpu_times()
+                cpu[process.pid] = times.user + times.system
         except psutil.NoSuchProcess:
             pass
     return sum(sizes), max(sizes, default=0)
@@ -387,7 +396,7 @@ def run_process_tree(argv: list[str], cwd: Path, env: dict, time_limit: float, l
         proc = subprocess.Popen(pdeathsig + argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     _RUNNING.add(proc.pid)
-    peak_tree, peak_one, next_sample, killed, reaped = 0, 0, start, False, False
+    peak_tree, peak_one, next_sample, killed, reaped, cpu = 0, 0, start, False, False, {}
     try:
         while not reaped:
             pid, wait_status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -395,7 +404,7 @@ def run_process_tree(argv: list[str], cwd: Path, env: dict, time_limit: float, l
                 break
             now = time.monotonic()
             if now >= next_sample:
-                tree, largest = _tree_rss(proc.pid)
+                tree, largest = _sample_tree(proc.pid, cpu)
                 peak_tree, peak_one, next_sample = max(peak_tree, tree), max(peak_one, largest), now + SAMPLE_SECONDS
             if now - start > time_limit:
                 killed = True
@@ -413,7 +422,7 @@ def run_process_tree(argv: list[str], cwd: Path, env: dict, time_limit: float, l
     seconds = time.monotonic() - start
     peak_one = max(peak_one, usage.ru_maxrss * 1024)  # ru_maxrss is in KiB on Linux
     return ProcessOutcome(None if killed else proc.returncode, seconds, peak_one / (1 << 20),
-                          max(peak_tree, peak_one) / (1 << 20))
+                          max(peak_tree, peak_one) / (1 << 20), sum(cpu.values()))
 
 
 def _tail(path: Path, size: int) -> str:
@@ -446,7 +455,8 @@ def grade_one(job: Job) -> RunRecord:
             outcome = run_process_tree(job.command(), course, env, job.time_limit - total.seconds, log)
             total = ProcessOutcome(outcome.exit_code, total.seconds + outcome.seconds,
                                    max(total.peak_rss_mb, outcome.peak_rss_mb),
-                                   max(total.peak_tree_rss_mb, outcome.peak_tree_rss_mb))
+                                   max(total.peak_tree_rss_mb, outcome.peak_tree_rss_mb),
+                                   total.cpu_seconds + outcome.cpu_seconds)
             if outcome.exit_code in (0, None) or "database is locked" not in _tail(log, LOG_TAIL_BYTES):
                 break
         tail = _tail(log, LOG_TAIL_BYTES)
@@ -468,7 +478,7 @@ def grade_one(job: Job) -> RunRecord:
     record = RunRecord(
         student=job.student, assignment=job.assignment, status=status,
         wall_seconds=round(total.seconds, 2), peak_rss_mb=round(total.peak_rss_mb, 1),
-        peak_tree_rss_mb=round(total.peak_tree_rss_mb, 1),
+        peak_tree_rss_mb=round(total.peak_tree_rss_mb, 1), cpu_seconds=round(total.cpu_seconds, 1),
         device=str((grading.graders.get("device") if grading else None) or "?"),
         worker=_worker_name(), host=socket.gethostname(), hand_in_hash=job.hand_in_hash,
         graders_hash=job.graders_hash, exit_code=total.exit_code, time_limit_seconds=round(job.time_limit, 1),

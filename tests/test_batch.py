@@ -43,12 +43,14 @@ def test_a_hung_job_is_killed_with_everything_it_started(tmp_path):
     script = (f"setsid sleep 300 & echo $! >> {pids}\n"   # like the kernel: a new session
               f"sleep 300 & echo $! >> {pids}\n"
               "python3 -c 'x = bytearray(200 << 20); import time; time.sleep(300)' &\n"
+              "python3 -c 'while True: pass' &\n"
               "wait\n")
     start = time.monotonic()
     outcome = run_process_tree(["bash", "-c", script], tmp_path, dict(os.environ), 3.0, tmp_path / "log")
     assert outcome.exit_code is None
     assert 3.0 <= outcome.seconds < 3.0 + 10 and time.monotonic() - start < 15
     assert outcome.peak_tree_rss_mb > 200, "the sampled memory should see the 200 MB child"
+    assert outcome.cpu_seconds > 1, "the sampled CPU time should see the busy child"
     time.sleep(0.5)
     for pid in map(int, pids.read_text().split()):
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, pid
