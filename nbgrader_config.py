@@ -48,6 +48,9 @@ c.Autograde.autograde_preprocessors = [
 ]
 c.SafeExecute.timeout = 300
 c.SafeExecute.max_output_bytes = 1_000_000
+# A sandboxed kernel on a busy batch worker can take more than nbclient's default 60 s to
+# answer; a slow start is not the student's crash.
+c.SafeExecute.startup_timeout = 180
 c.ExportApp.plugin_class = StatusCsvExport
 c.RunHiddenGraders.timeout = 900
 c.RunHiddenGraders.per_test_timeout = 300
