@@ -97,6 +97,18 @@ def test_views_survive_malformed_measurements():
     assert len(rendered) == 1 and (rendered[0].svg.startswith("<svg") or "could not be plotted" in rendered[0].caption)
 
 
+def test_every_band_the_views_draw_is_calibrated():
+    """A renamed claim would silently drop its band from every student's plot."""
+    from nnkit.report.bands import load_bands
+    from nnkit.report.views import VIEWS
+
+    for assignment, views in VIEWS.items():
+        known = load_bands(ROOT, assignment, "cpu")
+        for view in views:
+            missing = [claim for claim in view.claims() if claim not in known]
+            assert not missing, f"{assignment} {view.key}: no calibration/cpu.json claim named {missing}"
+
+
 def test_every_problem_status_is_explained():
     for status in (Status.TIMED_OUT, Status.CRASHED, Status.UNREADABLE, Status.NOT_GRADED, Status.NOT_SUBMITTED):
         explanation = STATUS_EXPLANATIONS[status]

@@ -77,6 +77,10 @@ class View:
     cells: tuple[str, ...] = ()
     caption = ""
 
+    def claims(self) -> list[str]:
+        """The calibration claims this view draws as reference bands."""
+        return []
+
     def applies(self, measurements: dict) -> bool:
         return any(n.split("/")[0] == self.prefix for n in measurements)
 
@@ -107,6 +111,9 @@ class LearningRateSweep(View):
              ("1", "lr=1 diverges", "lr=1: final / first loss", "ratio"),
              ("0.2", "lr=0.2 final loss", "lr=0.2: final loss", "final"),
              ("0.001", "lr=0.001 lowers the loss", "lr=0.001: final / first loss", "ratio")]
+
+    def claims(self):
+        return [claim for _, claim, _, _ in self.STATS]
 
     @staticmethod
     def statistic(losses: list[float | None], kind: str) -> float | None:
@@ -189,6 +196,9 @@ class WeightDecaySweep(View):
              ("1", 2, "test", "graders: wd=1 test accuracy at chance by epoch 2"),
              ("0.1", 2, "train", "graders: wd=0.1 learns (train)"),
              ("0.1", 2, "test", "graders: wd=0.1 learns (test)")]
+
+    def claims(self):
+        return [claim for *_, claim in self.BANDS]
 
     def draw(self, data, bands, salt):
         runs: dict[str, list] = {}
@@ -281,6 +291,9 @@ class KeepRates(View):
 
     def case(self, params) -> str:
         raise NotImplementedError
+
+    def claims(self):
+        return [self.claim]
 
     def draw(self, data, bands, salt):
         cases: dict[str, list] = {}
@@ -377,21 +390,27 @@ class PlaygroundCurves(View):
         axes[0].set_ylabel("loss (BCE)")
         axes[0].legend(frameon=False)
         rows = []
-        for name, claim, label, pick in (
-                ("circle_linear", "[graded] linear model cannot fit the circle", "circle, no hidden layer: test accuracy",
-                 lambda v: v.get("test_accuracy")),
-                ("circle_relu", "[graded] 4-2 ReLU net, lr 0.03, solves the circle", "circle, 4-2 ReLU: test accuracy",
-                 lambda v: v.get("test_accuracy")),
-                ("spiral_overfit", "[graded] noisy spiral, 10% train: train/test gap", "spiral: final test - train loss",
-                 lambda v: _gap(v)),
-                ("spiral_overfit", "[graded] noisy spiral, 10% train: test loss rises", "spiral: test-loss rise (last / best)",
-                 lambda v: self.rise([finite(x) for x in v.get("test_loss") or []]))):
+        for name, claim, label, pick in self.statistics():
             if name in runs:
                 rows.append((label, bands.get(claim), [finite(pick(v)) for _, v in runs[name]]))
         if rows:
             band_rows(bottom, rows, ncols=2)
         findings = [stat_sentence(label, values, band) for label, band, values in rows]
         return to_svg(fig, salt), findings
+
+    def statistics(self):
+        """(run, calibration claim, label, statistic of the run's measurement)."""
+        return [("circle_linear", "[graded] linear model cannot fit the circle", "circle, no hidden layer: test accuracy",
+                 lambda v: v.get("test_accuracy")),
+                ("circle_relu", "[graded] 4-2 ReLU net, lr 0.03, solves the circle", "circle, 4-2 ReLU: test accuracy",
+                 lambda v: v.get("test_accuracy")),
+                ("spiral_overfit", "[graded] noisy spiral, 10% train: train/test gap", "spiral: final test - train loss",
+                 _gap),
+                ("spiral_overfit", "[graded] noisy spiral, 10% train: test loss rises", "spiral: test-loss rise (last / best)",
+                 lambda v: self.rise([finite(x) for x in v.get("test_loss") or []]))]
+
+    def claims(self):
+        return [claim for _, claim, _, _ in self.statistics()]
 
     @staticmethod
     def _by_run(data):
