@@ -5,7 +5,7 @@
 For each worker count (and each round), a fresh copy of the course (nbgrader_config.py, source/,
 release/, grader_tests/, the mutant bank) gets `nbgrader generate_assignment` (untimed) and the
 same N hand-ins: the reference solution, then alternately correct and wrong variants from
-tests/variants/<assignment>/. `nnkit.batch.run_batch` then grades them on a Dask LocalCluster
+variants/<assignment>/. `nnkit.batch.run_batch` then grades them on a Dask LocalCluster
 with k workers (SQLite gradebook, as by default). Timed: from the first job's submission to the
 last result (cluster start-up is printed apart). It prints, per run, students per minute, the
 mean job time (it grows when workers fight over the cores) and its CPU time (CPU/wall: the cores one
@@ -36,7 +36,7 @@ from nnkit.demo import cell_scores, filled_release, nbgrader, reference_answers 
 from nnkit.grading.course import Course  # noqa: E402
 from nnkit.variants import discover  # noqa: E402
 
-COPIED = ("source", "release", "grader_tests", "tests/variants")
+COPIED = ("source", "release", "grader_tests", "variants")
 
 
 def course_copy(destination: Path) -> Course:
@@ -49,7 +49,7 @@ def course_copy(destination: Path) -> Course:
 def class_of(course: Course, assignment: str, n: int) -> dict[str, dict[str, str]]:
     """N students' answers: the reference, then correct and wrong variants in turn."""
     reference = reference_answers(course.source_notebook(assignment))
-    variants = discover(course.root / "tests" / "variants", [assignment])
+    variants = discover(course.variants_dir, [assignment])
     correct = [v for v in variants if v.kind == "correct"]
     wrong = [v for v in variants if v.kind == "wrong"]
     students = {"reference": reference}

@@ -48,7 +48,7 @@ def cmd_mutants(args) -> int:
     from nnkit.variants import check_all, discover, report
 
     course = _course(args)
-    variants = [v for v in discover(course.root / "tests" / "variants", args.assignment)
+    variants = [v for v in discover(course.variants_dir, args.assignment)
                 if not args.variant or any(name in v.label for name in args.variant)]
     text, ok = report(check_all(course, variants, args.device, args.workers, args.exact))
     print(text)

@@ -56,10 +56,10 @@ def make_submissions(course: Course, assignment: str) -> dict[str, str]:
     source = course.source_notebook(assignment)
     release = course.root / "release" / assignment / source.name
     reference = reference_answers(source)
-    wrong = next((v for v in discover(course.root / "tests" / "variants", [assignment])
+    wrong = next((v for v in discover(course.variants_dir, [assignment])
                   if v.kind == "wrong" and v.name == DEMO_WRONG), None)
     if wrong is None:
-        raise SystemExit(f"tests/variants/{assignment}/wrong/{DEMO_WRONG}.py is missing: the demo's wrong submission.")
+        raise SystemExit(f"variants/{assignment}/wrong/{DEMO_WRONG}.py is missing: the demo's wrong submission.")
     students = {
         "reference": ("the reference solution", reference),
         "untouched": ("the release, not filled in", {}),

@@ -1,7 +1,7 @@
 """The mutant bank: plausible wrong answers and alternative right ones, per assignment.
 
-    tests/variants/<assignment>/wrong/<name>.py     each must be caught by some hidden grader
-    tests/variants/<assignment>/correct/<name>.py   each must pass every hidden grader
+    variants/<assignment>/wrong/<name>.py     each must be caught by some hidden grader
+    variants/<assignment>/correct/<name>.py   each must pass every hidden grader
 
 A variant file replaces solution cells of the source notebook. Its docstring says
 what it gets wrong (or how it differs); each `# %% <grade_id>` line starts the code

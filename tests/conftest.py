@@ -15,7 +15,7 @@ SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 
 def course_copy(destination: Path, with_release: bool = True) -> Course:
     """A throw-away copy of the course folder (what an instructor has), for nbgrader runs."""
-    for name in ["source", "grader_tests", "tests/variants"] + (["release"] if with_release else []):
+    for name in ["source", "grader_tests", "variants"] + (["release"] if with_release else []):
         shutil.copytree(ROOT / name, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "nbgrader_config.py", destination / "nbgrader_config.py")
     return Course(destination)

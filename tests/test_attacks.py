@@ -46,7 +46,7 @@ from nnkit.variants import parse_variant
 ASSIGNMENT = "ps1_learning_rates"
 NOTEBOOK = "learning_rates.ipynb"
 ATTACK_DIR = Path(__file__).parent / "attacks"
-HONEST_WRONG = ROOT / "tests" / "variants" / ASSIGNMENT / "wrong" / "he_fan_out.py"
+HONEST_WRONG = ROOT / "variants" / ASSIGNMENT / "wrong" / "he_fan_out.py"
 TIMEOUTS = ["c.SafeExecute.timeout = 45", "c.RunHiddenGraders.per_test_timeout = 15",
             "c.RunHiddenGraders.timeout = 400"]
 SECRETS = ("def test_", "grade_cell", "ps1_reference", "from nnkit.grading.checks", "MARK SCHEME", "Mark scheme")

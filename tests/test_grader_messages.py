@@ -37,7 +37,7 @@ def _grader_module(folder, name):
 
 def _variant(assignment, kind, name, cell):
     """The namespace a variant's solution cell defines, run on top of the notebook's imports."""
-    path = ROOT / "tests" / "variants" / assignment / kind / f"{name}.py"
+    path = ROOT / "variants" / assignment / kind / f"{name}.py"
     namespace = {"torch": torch, "math": math}
     exec(compile(parse_variant(path, assignment, kind).cells[cell], str(path), "exec"), namespace)
     return types.SimpleNamespace(**namespace)

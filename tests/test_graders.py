@@ -12,7 +12,7 @@ from nnkit.grading.status import Status
 from nnkit.variants import check_all, discover, report
 
 ASSIGNMENTS = COURSE.assignments()
-VARIANTS = discover(COURSE.root / "tests" / "variants", ASSIGNMENTS)
+VARIANTS = discover(COURSE.variants_dir, ASSIGNMENTS)
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

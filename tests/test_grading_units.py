@@ -73,7 +73,7 @@ def test_cells_are_all_or_nothing_and_skips_earn_nothing():
 
 
 def test_variants_replace_only_their_cells():
-    variant = next(v for v in discover(COURSE.root / "tests" / "variants", ["ps1_learning_rates"]) if v.name == "demo_student")
+    variant = next(v for v in discover(COURSE.variants_dir, ["ps1_learning_rates"]) if v.name == "demo_student")
     nb = apply_variant(SOURCE, variant.cells)
     source = read_notebook(SOURCE)
     changed = [grade_id(a) for a, b in zip(nb.cells, source.cells) if a.source != b.source]

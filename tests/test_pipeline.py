@@ -50,7 +50,7 @@ def test_untouched_release_scores_zero(demo, points):
 
 
 def test_wrong_submission_loses_exactly_what_it_got_wrong(demo, points):
-    wrong = next(v for v in discover(demo.root / "tests" / "variants", [ASSIGNMENT]) if v.name == "demo_student")
+    wrong = next(v for v in discover(demo.variants_dir, [ASSIGNMENT]) if v.name == "demo_student")
     assert wrong.fails, "the demo's wrong submission must declare the cells it fails"
     scores = cell_scores(demo, ASSIGNMENT, "plausible_wrong")
     expected = {c: (0 if c in wrong.fails else p) for c, p in points.items()}

@@ -3,6 +3,7 @@
     <course>/nbgrader_config.py
     <course>/source/<assignment>/<notebook>.ipynb   instructor version, with solutions
     <course>/grader_tests/<assignment>/test_*.py    hidden graders, never released
+    <course>/variants/<assignment>/{wrong,correct}/ the mutant bank that tests the graders
 """
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ class Course:
         if not folder.is_dir():
             raise CourseProblem(f"{folder} does not exist: assignment '{assignment}' has no hidden graders.")
         return folder
+
+    @property
+    def variants_dir(self) -> Path:
+        """The mutant bank (see `nnkit.variants`)."""
+        return self.root / "variants"
 
     def source_notebook(self, assignment: str) -> Path:
         folder = self.root / "source" / assignment
