@@ -1,11 +1,10 @@
 """Trusted reference pieces the ps1 graders compare against (never shown to students)."""
-import sys
 
 import torch
 import torch.nn.functional as F
 import torch.nn.init as _init
 
-from nnkit.grading.checks import seed_everything
+from nnkit.grading.checks import library_calls, seed_everything
 
 DIVERGE_FACTOR = 2.0
 STUCK_DECREASE = 0.05
@@ -55,21 +54,8 @@ def problem(seed, device, n_samples=1000, n_features=100):
 # however a submission reaches these functions, the same code runs).
 LIBRARY_INITIALISERS = {f.__code__: f"torch.nn.init.{f.__name__}" for f in (
     _init.kaiming_normal_, _init.kaiming_uniform_, _init.xavier_normal_, _init.xavier_uniform_)}
-_setprofile, _getprofile = sys.setprofile, sys.getprofile
 
 
 def library_initialisers_called(fn):
     """(fn(), sorted names of the LIBRARY_INITIALISERS that ran during fn())."""
-    used = set()
-
-    def watch(frame, event, arg):
-        if event == "call" and frame.f_code in LIBRARY_INITIALISERS:
-            used.add(LIBRARY_INITIALISERS[frame.f_code])
-
-    previous = _getprofile()
-    _setprofile(watch)
-    try:
-        result = fn()
-    finally:
-        _setprofile(previous)
-    return result, sorted(used)
+    return library_calls(fn, LIBRARY_INITIALISERS)

@@ -1,12 +1,11 @@
 """Trusted reference pieces the ps4 graders compare against (never shown to students)."""
 import math
-import sys
 
 import torch
 import torch.nn.functional as F
 import torch.optim.lr_scheduler as _lr_scheduler
 
-from nnkit.grading.checks import seed_everything
+from nnkit.grading.checks import library_calls, seed_everything
 
 RADIUS = 5.0
 SEEDS = range(5)
@@ -183,21 +182,9 @@ except ImportError:  # imported by `nnkit calibrate` outside pytest
 # has not computed it. Every scheduler runs LRScheduler.__init__; a profile hook sees that code run
 # however the submission reached the class (captured before student code loads).
 _SCHEDULER_INIT = {_lr_scheduler.LRScheduler.__init__.__code__}
-_setprofile, _getprofile = sys.setprofile, sys.getprofile
 
 
 def scheduler_created(fn):
     """(fn(), True when fn() created a torch.optim.lr_scheduler scheduler)."""
-    seen = []
-
-    def watch(frame, event, arg):
-        if event == "call" and frame.f_code in _SCHEDULER_INIT:
-            seen.append(True)
-
-    previous = _getprofile()
-    _setprofile(watch)
-    try:
-        result = fn()
-    finally:
-        _setprofile(previous)
-    return result, bool(seen)
+    result, used = library_calls(fn, {code: "torch.optim.lr_scheduler" for code in _SCHEDULER_INIT})
+    return result, bool(used)

@@ -12,6 +12,7 @@ a check that uses the captured copy.
 from __future__ import annotations
 
 import random
+import sys
 
 import numpy as np
 import torch
@@ -26,6 +27,7 @@ _manual_seed = torch.manual_seed
 _equal = torch.equal
 _cuda_available = torch.cuda.is_available()
 _float_types = (float, int)
+_setprofile, _getprofile = sys.setprofile, sys.getprofile
 
 
 class GraderFailure(AssertionError):
@@ -97,3 +99,26 @@ def pick_device(requested: str = "auto") -> torch.device:
             "Grade on 'cpu' or 'auto' (pytest --grader-device, nnkit --device, or c.RunHiddenGraders.device "
             "in nbgrader_config.py).")
     return torch.device(requested)
+
+
+def library_calls(fn, watched: dict) -> tuple[object, list[str]]:
+    """`(fn(), sorted names of the watched functions that ran during fn())`.
+
+    `watched` maps a function's code object to the name to report ("torch.nn.init.kaiming_normal_").
+    The kit's "implement it yourself" policy: a part that calls PyTorch's own version of what
+    it implements scores 0. A profile hook sees the code run however the submission reached
+    it (an alias, `getattr`, a copy of the module); hooks were captured before student code loads.
+    """
+    used = set()
+
+    def watch(frame, event, arg):
+        if event == "call" and frame.f_code in watched:
+            used.add(watched[frame.f_code])
+
+    previous = _getprofile()
+    _setprofile(watch)
+    try:
+        result = fn()
+    finally:
+        _setprofile(previous)
+    return result, sorted(used)
