@@ -11,6 +11,9 @@ from postgres_server import postgres, postgres_url  # noqa: F401 (fixtures: a th
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = Course(ROOT)
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+# As given to `make test`: loading nbgrader_config.py in a test process points MNIST_ROOT at the
+# verified copy in the cache (raw files only), and tests here need the folder as handed over.
+_MNIST_ROOT_AT_START = os.environ.get("MNIST_ROOT")
 
 
 def course_copy(destination: Path, with_release: bool = True) -> Course:
@@ -23,7 +26,7 @@ def course_copy(destination: Path, with_release: bool = True) -> Course:
 
 @pytest.fixture(scope="session")
 def mnist_folder() -> Path:
-    folder = Path(os.environ.get("MNIST_ROOT") or SHARED_MNIST)
+    folder = Path(_MNIST_ROOT_AT_START or SHARED_MNIST)
     if not (folder / "train-images-idx3-ubyte.gz").exists() and not (folder / "train-images-idx3-ubyte").exists():
         pytest.fail(f"MNIST not found in {folder}: set MNIST_ROOT to a folder with the four MNIST IDX files")
     return folder
