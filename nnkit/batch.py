@@ -507,6 +507,11 @@ def prepare_gradebook(course: Course, db_url: str, course_id: str, assignments: 
     assignment, the students whose submission the gradebook already holds."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    # nbgrader stamps a new gradebook by running the `alembic` command: find it beside this
+    # Python even when the virtual environment is not activated (`.venv/bin/nnkit batch`).
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     with Gradebook(db_url, course_id) as gb:
         missing = []
         for assignment in assignments:
