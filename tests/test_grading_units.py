@@ -166,3 +166,34 @@ def test_given_cells_are_not_mistaken_for_the_students_imports():
     source = read_notebook(SOURCE)
     code = assemble_module_source(source, copy.deepcopy(source))
     assert "your import" not in code
+
+
+def test_a_kernel_that_never_started_is_started_once_more(monkeypatch):
+    """A kernel that did not answer before any cell ran is a machine hiccup: SafeExecute starts
+    it again instead of marking the student's hand-in crashed; a second failure still counts."""
+    import nbformat
+    from nbconvert.preprocessors import ExecutePreprocessor
+
+    from nnkit.grading.execute import SafeExecute
+    from nnkit.grading.status import Status
+
+    calls = []
+
+    def flaky(self, nb, resources=None, km=None):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel didn't respond in 180 seconds")
+        return nb, resources
+
+    monkeypatch.setattr(ExecutePreprocessor, "preprocess", flaky)
+    resources = {}
+    SafeExecute().preprocess(nbformat.v4.new_notebook(), resources)
+    assert len(calls) == 2 and resources["nnkit"]["execution"]["status"] is Status.GRADED
+
+    def dead(self, nb, resources=None, km=None):
+        raise RuntimeError("Kernel didn't respond in 180 seconds")
+
+    monkeypatch.setattr(ExecutePreprocessor, "preprocess", dead)
+    resources = {}
+    SafeExecute().preprocess(nbformat.v4.new_notebook(), resources)
+    assert resources["nnkit"]["execution"]["status"] is Status.CRASHED

@@ -36,7 +36,7 @@ class SafeExecute(Execute):
         self._current_cell = None
         status = {"status": Status.GRADED, "detail": ""}
         try:
-            nb, resources = super().preprocess(nb, resources, km)
+            nb, resources = self._execute_starting_twice(nb, resources, km)
         except CellTimeoutError:
             status = {"status": Status.TIMED_OUT, "detail": "the kernel ignored the interrupt after a cell timed out"}
             self._explain("KernelIgnoredInterrupt", "the kernel kept running after a time-out",
@@ -62,6 +62,18 @@ class SafeExecute(Execute):
                 status = {"status": Status.TIMED_OUT, "detail": "a cell ran past the time limit and was interrupted"}
         (resources if resources is not None else {}).setdefault("nnkit", {})["execution"] = status
         return nb, resources
+
+    def _execute_starting_twice(self, nb, resources, km):
+        """Run the notebook; a kernel that never answered before any cell ran is started once
+        more. On a busy batch worker that is the machine's hiccup, not the student's crash."""
+        try:
+            return super().preprocess(nb, resources, km)
+        except RuntimeError as error:
+            if self._current_cell is not None or "didn't respond" not in str(error):
+                raise
+            self.log.warning("The kernel did not start (%s); starting it once more", error)
+            self._shutdown_broken_kernel()
+            return super().preprocess(nb, resources, km)
 
     def _shutdown_broken_kernel(self) -> None:
         """nbclient leaves a kernel it gave up on to its own clean-up; make sure it is gone."""
