@@ -55,7 +55,7 @@ from glob import escape as glob_escape
 from pathlib import Path
 
 from nnkit.grading.course import Course, CourseProblem
-from nnkit.grading.status import STATUS_FILE, Status, read_record
+from nnkit.grading.status import STATUS_FILE, Status, read_record, write_private
 
 RUN_FILE = ".nnkit-run.json"
 RUN_LOG = ".nnkit-run.log"
@@ -145,22 +145,10 @@ class RunRecord:
         return cls(**data)
 
 
-def _write_private(target: Path, text: str) -> None:
-    """Write `text` to `target`, never through a link or into something the student's
-    kernel planted there (it could write in that folder while it ran)."""
-    if target.is_symlink() or (target.exists() and not target.is_dir() and not target.is_file()):
-        target.unlink()
-    elif target.is_dir():
-        shutil.rmtree(target)
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-
-
 def write_run(folder: Path, record: RunRecord, log_tail: str = "") -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    _write_private(folder / RUN_FILE, record.to_json())
-    _write_private(folder / RUN_LOG, log_tail)
+    write_private(folder / RUN_FILE, record.to_json())
+    write_private(folder / RUN_LOG, log_tail)
 
 
 def read_run(folder: Path) -> RunRecord | None:

@@ -6,7 +6,6 @@ notebook must run on a 2-core CPU in under five minutes.
 """
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 import time

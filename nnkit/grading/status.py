@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -121,15 +122,22 @@ class GradingRecord:
                    measurements=data.get("measurements") or {})
 
 
-def write_record(folder: Path, record: GradingRecord) -> None:
-    """Write `record` into `folder` (the student's autograded folder), never through a link:
-    the student's kernel could write in that folder."""
-    target = Path(folder) / STATUS_FILE
-    if target.is_symlink() or (target.exists() and not target.is_file()):
+def write_private(target: Path, text: str) -> None:
+    """Write `text` to `target` in a student's folder, never through a link or into something
+    the student's kernel planted there (it could write in that folder while it ran)."""
+    target = Path(target)
+    if target.is_symlink() or (target.exists() and not target.is_dir() and not target.is_file()):
         target.unlink()
+    elif target.is_dir():
+        shutil.rmtree(target)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
     with os.fdopen(fd, "w") as handle:
-        handle.write(record.to_json())
+        handle.write(text)
+
+
+def write_record(folder: Path, record: GradingRecord) -> None:
+    """Write `record` into `folder` (the student's autograded folder)."""
+    write_private(Path(folder) / STATUS_FILE, record.to_json())
 
 
 def read_record(folder: Path) -> GradingRecord | None:
