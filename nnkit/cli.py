@@ -57,9 +57,7 @@ def cmd_mutants(args) -> int:
 
 def cmd_calibrate(args) -> int:
     from nnkit.calibration import calibrate, write_report
-    from nnkit.grading.checks import pick_device
-
-    import torch
+    from nnkit.grading.checks import pick_device  # imports torch, whose thread count is set below
 
     course = _course(args)
     device = pick_device(args.device)

@@ -5,12 +5,10 @@ are measured for the notebook's prose, several only to record how much they vary
 """
 from functools import lru_cache
 
-import torch
 
 from nnkit.calibration import Claim
 from ps4_reference import accuracy, run, step_decay_lr
 
-torch.set_num_threads(1)  # these nets are tiny: one thread is several times faster than two
 
 
 @lru_cache(maxsize=None)

@@ -163,18 +163,6 @@ def run(dataset, seed, *, hidden=(4, 2), activation="tanh", lr=0.03, steps=1000,
     return model, data, history
 
 
-try:
-    import pytest
-
-    @pytest.fixture(autouse=True, scope="module")
-    def one_thread():
-        """These nets are tiny: one CPU thread is several times faster than two on a busy machine."""
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        yield
-        torch.set_num_threads(before)
-except ImportError:  # imported by `nnkit calibrate` outside pytest
-    pass
 
 
 # ---------------------------------------------------------------- "implement it yourself"

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from nnkit.grading.checks import close, expect, identical, real_tensor
-from ps4_reference import DATASETS, one_thread, spiral_points  # noqa: F401 (fixture)
+from ps4_reference import DATASETS, spiral_points
 
 _norm, _sort, _unique = torch.linalg.vector_norm, torch.sort, torch.unique
 _sqrt = math.sqrt

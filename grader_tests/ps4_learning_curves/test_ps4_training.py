@@ -13,7 +13,7 @@ import torch
 
 from claims import CIRCLE_LINEAR, CIRCLE_RELU, SPIRAL_OVERFIT, rise_ratio
 from nnkit.grading.checks import close, expect, real_float, real_tensor, seed_everything
-from ps4_reference import (accuracy, circle_data, fit, make_mlp, one_thread, run,  # noqa: F401 (fixture)
+from ps4_reference import (accuracy, circle_data, fit, make_mlp, run,
                            scheduler_created, spiral_data, step_decay_lr, train_test_split)
 
 _tanh, _relu, _sigmoid, _linear = torch.tanh, torch.relu, torch.sigmoid, torch.nn.functional.linear
