@@ -33,12 +33,11 @@ def _assignments(course: Course, args) -> list[str]:
 def cmd_grade(args) -> int:
     from nnkit.grading.results import summarise
     from nnkit.grading.runner import run_graders
-    from nnkit.sandbox import grader_wrapper
 
     course = _course(args)
     notebook = Path(args.notebook)
     assignment = args.assignment[0] if args.assignment else course.infer_assignment(notebook)
-    run = run_graders(course, assignment, notebook, device=args.device, wrap=grader_wrapper(course.root))
+    run = run_graders(course, assignment, notebook, device=args.device, sandbox=True)
     print(f"{assignment}: {run.status} in {run.seconds:.1f} s on {run.device}")
     print(summarise(run.cells))
     return 0

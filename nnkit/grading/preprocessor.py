@@ -29,7 +29,6 @@ from nnkit.grading.intake import NOTES
 from nnkit.grading.notebook import grade_id, hidden_grader_cells
 from nnkit.grading.runner import GraderRun, run_graders
 from nnkit.grading.status import Status
-from nnkit.sandbox import grader_wrapper
 
 
 def cell_outputs(run: GraderRun, gid: str) -> list:
@@ -62,9 +61,6 @@ class RunHiddenGraders(NbGraderPreprocessor):
         start = Path(resources.get("metadata", {}).get("path") or ".")
         return Course.containing(start, Path.cwd())
 
-    def _wrap(self, course: Course):
-        return grader_wrapper(course.root) if self.sandbox else None
-
     def preprocess(self, nb, resources):
         cells = hidden_grader_cells(nb)
         if not cells:
@@ -80,7 +76,7 @@ class RunHiddenGraders(NbGraderPreprocessor):
             nbformat.write(nb, str(executed))
             run = run_graders(course, info["assignment"], executed, timeout=self.timeout,
                               per_test_timeout=self.per_test_timeout, device=self.device,
-                              wrap=self._wrap(course))
+                              sandbox=self.sandbox)
         self.log.info("Hidden graders for %s/%s: %s, %g/%g points in %.1f s on %s",
                       info.get("student"), info["assignment"], run.status, run.score, run.max_score,
                       run.seconds, run.device)

@@ -1,38 +1,34 @@
-"""Run an assignment's hidden graders on one notebook, in a process of their own.
+"""Run an assignment's hidden graders on one notebook: the runner's side of the contract.
 
-The student's code is imported by pytest in a child process, never in the
-caller: a submission that loops, crashes, exits or floods stdout takes only
-that child with it. Its output goes to a file of which only the tail is read,
-the whole process group is killed at the deadline, and the verdict is read
-from the JSON report the pytest plugin writes. The child imports a private copy
-of the graders, which it deletes before the student's code loads.
+`run_graders` writes a `GradingJob` (`nnkit.grading.job`) and starts the checker,
+``pytest grader_tests/<assignment> --grading-job job.json``, in a process of its
+own. The checker never imports the student's code: that runs only in the
+sandboxed probe the checker starts (`nnkit.grading.probe`), so no submission
+can reach the process that decides its score, nor the report it writes, which
+comes back through a pipe that only the checker holds. Past the job's wall
+limit the checker's process group is killed, and the probes with it.
 """
 from __future__ import annotations
 
-import itertools
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
-
-import nbformat
 
 from nnkit.grading.course import Course
-from nnkit.grading.notebook import is_solution, read_notebook
+from nnkit.grading.job import GradingJob
+from nnkit.grading.notebook import read_notebook
 from nnkit.grading.results import CellScore, cell_points, score_cells
 from nnkit.grading.status import MAX_MEASUREMENTS, MeasurementRefused, Status, plain_data
 
 OUTPUT_TAIL_BYTES = 4000
-POLL_SECONDS = 0.5
-STOP_GRACE = 10  # seconds a test may outlive its timeout before its process is killed
-MAX_ATTEMPTS = 50  # grader processes for one notebook, each going on past what stopped the last
+CHECKER_GRACE = 60  # seconds pytest-timeout gives a check beyond its own limit before it stops the checker
 
 
 @dataclass
@@ -66,199 +62,92 @@ def _fail_all(points: dict[str, float], message: str) -> dict[str, CellScore]:
     return {gid: CellScore(gid, pts, messages=[message]) for gid, pts in points.items()}
 
 
-def given_cells_only(source_notebook: Path, destination: Path) -> None:
-    """Copy the source notebook without its solutions: all the graders need from it
-    are the given cells and the hidden cells' points, and the student's code runs
-    in the same process."""
-    nb = read_notebook(source_notebook)
-    for cell in nb.cells:
-        if is_solution(cell):
-            cell.source = ""
-    nbformat.write(nb, str(destination))
-
-
-def private_graders(course: Course, assignment: str, destination: Path) -> Course:
-    """Copy what the grader process imports (the conftest and one assignment's graders)
-    into `destination`, laid out as a course of its own.
-
-    The pytest plugin deletes this copy once the tests are collected
-    (``--forget-grader-sources``), before the student's code is imported: that code
-    shares the process, so it must not find the graders' source on disk.
-    """
-    graders = destination / "grader_tests"
-    shutil.copytree(course.grader_dir(assignment), graders / assignment,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    shutil.copyfile(course.root / "grader_tests" / "conftest.py", graders / "conftest.py")
-    # Course.containing() recognises a course by this file; the graders never read it.
-    (destination / "nbgrader_config.py").write_text("# a private copy of one assignment's graders (nnkit.grading.runner)\n")
-    return Course(destination)
-
-
-def pytest_command(course: Course, assignment: str, submission: Path, source: Path, report: Path,
-                   device: str = "auto", per_test_timeout: int = 300, first_failure_only: bool = False,
-                   only_cells: list[str] | None = None, forget_sources: bool = False,
-                   progress: Path | None = None, skip_tests: Path | None = None,
-                   leave_out_cells: Path | None = None) -> list[str]:
-    argv = [sys.executable, "-m", "pytest", str(course.grader_dir(assignment)),
-            "--submission", str(submission), "--assignment", assignment,
-            "--source-notebook", str(source),
-            "--grader-report", str(report), "--grader-device", device,
+def checker_command(course: Course, assignment: str, job_file: Path, report_fd: int,
+                    per_test_timeout: float) -> list[str]:
+    return [sys.executable, "-m", "pytest", str(course.grader_dir(assignment)),
+            "--grading-job", str(job_file), "--grader-report-fd", str(report_fd),
             "--rootdir", str(course.root / "grader_tests"),
             "-p", "no:cacheprovider", "-q", "--no-header", "-rN",
-            "--timeout", str(per_test_timeout)]
-    if forget_sources:
-        argv.append("--forget-grader-sources")
-    if progress:
-        argv += ["--grader-progress", str(progress)]
-    if skip_tests:
-        argv += ["--grader-skip-tests", str(skip_tests)]
-    if leave_out_cells:
-        argv += ["--grader-leave-out-cells", str(leave_out_cells)]
-    if first_failure_only:
-        argv.append("-x")
-    if only_cells:
-        argv += ["--grade-cells", ",".join(only_cells)]
-    return argv
+            # A backstop only: each request to the probe already ends at the test's limit.
+            "--timeout", str(int(per_test_timeout + CHECKER_GRACE)), "--timeout-method", "thread"]
 
 
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _supervise(argv: list[str], work: Path, log: Path, progress: Path, env: dict, deadline: float,
-               stop_after: float) -> tuple[str, dict | None]:
-    """Run one pytest process to its end: ("exited", {"returncode": ...}), ("deadline", None),
-    or ("stuck", test) for a test still running `stop_after` seconds after it started.
-
-    pytest-timeout stops a slow test by raising inside it, which student code that
-    catches BaseException can swallow; so the process is also watched from here.
-    """
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(argv, cwd=work, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, env=env, start_new_session=True)
-        running, since, ended = None, time.monotonic(), ("exited", None)
-        try:
-            while True:
-                try:
-                    proc.wait(timeout=POLL_SECONDS)
-                    break
-                except subprocess.TimeoutExpired:
-                    pass
-                now = time.monotonic()
-                if now >= deadline:
-                    ended = ("deadline", None)
-                    break
-                current = (_read_json(progress) or {}).get("running")
-                if current != running:
-                    running, since = current, now
-                elif running and now - since > stop_after:
-                    ended = ("stuck", running)
-                    break
-        finally:
-            # Student code may have forked; take the whole group down.
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait()
-    return ended[0], ended[1] if ended[0] != "exited" else {"returncode": proc.returncode}
-
-
-def run_graders(course: Course, assignment: str, submission: Path, *, timeout: float = 900,
-                per_test_timeout: int = 300, device: str = "auto", first_failure_only: bool = False,
-                only_cells: list[str] | None = None,
-                wrap: Callable[[list[str], Path, list[Path]], list[str]] | None = None) -> GraderRun:
-    """Grade `submission` (a notebook) with `grader_tests/<assignment>`.
-
-    `wrap(argv, workdir, readable)` may return a sandboxed command line for the pytest
-    process (see `nnkit.sandbox.grader_wrapper`).
-
-    One bad function should cost only its own checks. So a test that outlives its
-    timeout by `STOP_GRACE` seconds fails as timed out, a test during which the
-    process dies fails as crashed, a submission cell that kills the process while
-    it loads is left out, and each time a fresh process runs what had not finished.
-    """
-    if device.startswith("cuda"):
+def run_job(job: GradingJob) -> "GraderRun":
+    """Grade one notebook as `job` says (see `nnkit.grading.job`)."""
+    course = Course(job.course_root)
+    if job.device.startswith("cuda"):
         # A missing GPU is the course's problem: say so here, not as a crash in every report.
-        # (Imported here: checks imports torch, which the caller, nbgrader, does not need.)
         from nnkit.grading.checks import pick_device
 
-        pick_device(device)
-    points = cell_points(read_notebook(course.source_notebook(assignment)))
+        pick_device(job.device)
+    points = cell_points(read_notebook(job.source_notebook))
     start = time.monotonic()
-    deadline = start + timeout
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", MPLBACKEND="Agg")
     with tempfile.TemporaryDirectory(prefix="nnkit-grade-") as tmp:
         work = Path(tmp)
-        log = work / "pytest.log"
-        # A private copy: the sandboxed process sees only its work folder.
-        copy, source = work / Path(submission).name, work / "given_cells.ipynb"
-        shutil.copyfile(submission, copy)
-        given_cells_only(course.source_notebook(assignment), source)
-        settled: dict[str, dict] = {}  # tests stopped by the watch or by a crash, and those finished before them
-        left_out: dict[str, str] = {}  # submission cells that crashed a grader process -> how
-        crashes = 0
-        measured: dict = {}  # from every process, including those that died
-        for attempt in itertools.count(1):
-            report, progress, skip, cells = (work / f"{name}-{attempt}.json"
-                                             for name in ("report", "progress", "skip", "left-out"))
-            skip.write_text(json.dumps(sorted(settled)))
-            cells.write_text(json.dumps(left_out))
-            graders = private_graders(course, assignment, work / f"course-{attempt}")
-            argv = pytest_command(graders, assignment, copy, source, report, device, per_test_timeout,
-                                  first_failure_only, only_cells, forget_sources=True, progress=progress,
-                                  skip_tests=skip, leave_out_cells=cells)
-            if wrap:
-                argv = wrap(argv, work, [])
-            ended, detail = _supervise(argv, work, log, progress, env, deadline, per_test_timeout + STOP_GRACE)
-            state = _read_json(progress) or {}
-            measured.update(state.get("measurements") or {})
-            if ended == "exited" and report.exists():
-                break
-            if ended == "deadline" or attempt >= MAX_ATTEMPTS:
-                break
-            for test in state.get("done", []):
-                settled[test["nodeid"]] = test
-            if ended == "stuck":
-                settled[detail["nodeid"]] = dict(detail, outcome="failed", message=(
-                    "Timed out: your code took too long and kept running when it was told to stop "
-                    "(an endless loop that catches every exception?)."))
-                continue
-            # The process died. Go on without what it was running, if that is known.
-            how = _how_it_died(detail["returncode"])
-            if state.get("loading") and state["loading"] not in left_out:
-                left_out[state["loading"]] = how
-            elif state.get("running") and state["running"]["nodeid"] not in settled:
-                settled[state["running"]["nodeid"]] = dict(state["running"], outcome="failed", message=(
-                    f"The grading process crashed during this check ({how}): your code killed the Python "
-                    "process (a segfault, os._exit, or running out of memory?)."))
-            else:
-                break
-            crashes += 1
+        job_file = job.save(work / "job.json")
+        log = work / "checker.log"
+        read_end, write_end = os.pipe()
+        chunks: list[bytes] = []
+        reader = threading.Thread(target=_drain, args=(read_end, chunks), daemon=True)
+        reader.start()
+        timed_out = False
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(checker_command(course, job.assignment, job_file, write_end, job.per_test_timeout),
+                                    cwd=work, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    env=env, start_new_session=True, pass_fds=(write_end,))
+            os.close(write_end)
+            try:
+                proc.wait(timeout=job.timeout)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+            finally:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait()
+        reader.join(timeout=30)
         seconds = time.monotonic() - start
         tail = _tail(log)
-        if ended == "deadline":
-            return GraderRun(_fail_all(points, f"Timed out: grading stopped after {timeout:g} s. "
-                                       "Look for an endless loop or a very slow cell."),
-                             Status.TIMED_OUT, tail, seconds, measurements=_checked(measured))
-        payload = _read_json(report)
-        if payload is None:
-            how = _how_it_died(detail["returncode"]) if ended == "exited" else f"stopped after {attempt} tries"
-            return GraderRun(_fail_all(points, f"The grading process crashed while running your code ({how}); "
-                                       "no check could finish. Look for sys.exit, os._exit or code that kills "
-                                       "the Python process."), Status.CRASHED, tail, seconds,
-                             measurements=_checked(measured))
-        tests = list(settled.values()) + [t for t in payload.get("tests", []) if t["nodeid"] not in settled]
-        cells = score_cells(tests, points)
-        status = (Status.CRASHED if crashes else
-                  Status.TIMED_OUT if any(t["message"].startswith("Timed out") for t in tests) else Status.GRADED)
-        measured.update(payload.get("measurements") or {})
-        notes = [f"{origin[0].upper()}{origin[1:]} crashed the grading process ({how}), so the graders ran "
-                 "without it." for origin, how in left_out.items()]
-        return GraderRun(cells, status, tail, seconds, payload.get("device", "?"), notes, _checked(measured))
+    if timed_out:
+        return GraderRun(_fail_all(points, f"Timed out: grading stopped after {job.timeout:g} s. "
+                                   "Look for an endless loop or a very slow cell."), Status.TIMED_OUT, tail, seconds)
+    try:
+        payload = json.loads(b"".join(chunks).decode())
+    except ValueError:
+        return GraderRun(_fail_all(points, "The graders stopped before they could report (exit status "
+                                   f"{proc.returncode}); tell your instructor."), Status.CRASHED, tail, seconds)
+    tests = payload.get("tests", [])
+    probe = payload.get("probe") or {}
+    cells = score_cells(tests, points)
+    left_out = probe.get("left_out") or {}
+    status = (Status.CRASHED if probe.get("crashes") or left_out else
+              Status.TIMED_OUT if probe.get("timeouts") or any(t["message"].startswith("Timed out") for t in tests)
+              else Status.GRADED)
+    notes = [f"{origin[0].upper()}{origin[1:]} crashed or hung the grading process ({how}), so the graders "
+             "ran without it." for origin, how in left_out.items()]
+    return GraderRun(cells, status, tail, seconds, payload.get("device", "?"), notes,
+                     _checked(payload.get("measurements") or {}))
+
+
+def _drain(fd: int, chunks: list[bytes]) -> None:
+    with os.fdopen(fd, "rb") as pipe:
+        while True:
+            chunk = pipe.read(1 << 16)
+            if not chunk:
+                return
+            chunks.append(chunk)
+
+
+def run_graders(course: Course, assignment: str, submission: Path, *, timeout: float = 900,
+                per_test_timeout: float = 300, device: str = "auto", first_failure_only: bool = False,
+                only_cells: list[str] | None = None, sandbox: bool = True) -> "GraderRun":
+    """Grade `submission` (a notebook) with `grader_tests/<assignment>`: `run_job` for a job
+    built from these arguments."""
+    return run_job(GradingJob(course.root, assignment, Path(submission).resolve(), course.source_notebook(assignment),
+                              device=device, per_test_timeout=per_test_timeout, timeout=timeout, sandbox=sandbox,
+                              only_cells=tuple(only_cells or ()), first_failure_only=first_failure_only))
 
 
 def _checked(measured: dict) -> dict:
@@ -271,12 +160,3 @@ def _checked(measured: dict) -> dict:
         except MeasurementRefused:
             continue
     return kept
-
-
-def _how_it_died(returncode: int) -> str:
-    """Exit code or signal; bubblewrap passes a signal on as 128 + its number."""
-    number = -returncode if returncode < 0 else returncode - 128 if returncode > 128 else None
-    try:
-        return f"signal {signal.Signals(number).name}" if number else f"exit code {returncode}"
-    except ValueError:
-        return f"exit code {returncode}"

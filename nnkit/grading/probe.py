@@ -1,0 +1,320 @@
+"""The probe: the only process that imports a student's code during grading.
+
+    python -m nnkit.grading.probe WORKDIR
+
+It runs sandboxed (`nnkit.sandbox`), started by the checker (`nnkit.grading.remote`)
+with a pipe on its stdin and stdout; WORKDIR holds ``submission.py`` (the graded
+module: given cells plus the student's solution cells, see
+`nnkit.grading.notebook.assemble_module_source`) and ``probe.json`` (device,
+threads, cells to leave out). It loads the module cell by cell, then answers
+the checker's requests, one at a time:
+
+    ("getattr", ref, name)                   a module-level name, or an attribute
+    ("call", ref, args, kwargs, options)     call a function, a class, a model ...
+    ("method", ref, name, args, kwargs, options)
+    ("iter", ref) / ("next", ref) / ("len", ref) / ("getitem", ref, key)
+    ("keep", obj)                            hold a checker object (a data loader) for later calls
+    ("deepcopy", ref) / ("release", [refs])
+
+`options` may ask to watch the call: ``library`` (which of PyTorch's own
+initialisers and schedulers ran, seen by a profile hook installed before the
+student's code loaded), ``torch_functions`` (the torch functions it called) and
+``backward`` (back-propagate this gradient through the result). After a call,
+every tensor, model and optimizer the checker passed in is sent back as it is
+now (values, gradients, buffers, modes, optimizer state), so the checker sees
+the same side effects as if it had run the call itself.
+
+Every answer goes through `nnkit.grading.wire.encode`: plain data, or a
+reference to an object that stays here. The probe decides nothing: whatever it
+sends, the checker judges. The student's prints go to the probe's log, never to
+the channel.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import sys
+import traceback
+import types
+from pathlib import Path
+
+SUBMISSION_FILE = "submission.py"
+MODULE_REF = 0
+
+
+# ---------------------------------------------------------------- what the checker shows the student
+def describe_exception(error: BaseException) -> str:
+    """`Type: message`, plus the last line of the student's own code it came from."""
+    try:
+        text = f"{type(error).__name__}: {error}"
+    except Exception:  # a student's exception whose __str__ raises
+        text = type(error).__name__
+    if len(text) > 400:
+        text = text[:400] + " …"
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        if frame.filename.endswith(SUBMISSION_FILE):
+            text += f" (in your code: `{(frame.line or '').strip()[:120]}`)"
+            break
+    return text
+
+
+def missing_name_message(name: str, load_errors: list) -> str:
+    if load_errors:
+        where = "; ".join(f"{origin} raised {describe_exception(error)}" for origin, error in load_errors[:3])
+        return f"`{name}` is not defined because running your notebook's code failed: {where}"
+    return f"Your notebook does not define `{name}`. Did you delete or rename its cell?"
+
+
+# ---------------------------------------------------------------- objects held for the checker
+_TABLE: dict[int, object] = {}
+_IDS: dict[int, int] = {}          # id(obj) -> ref, so one object always has one ref
+_RESOLVED: set[int] = set()        # id(obj) of the refs in the request being decoded
+
+
+def _kept(ref: int):
+    """Unpickling a `RemoteRef` (checker side) gives the object it stands for."""
+    obj = _TABLE[ref]
+    _RESOLVED.add(id(obj))
+    return obj
+
+
+def _keep(obj) -> int:
+    ref = _IDS.get(id(obj))
+    if ref is not None and _TABLE.get(ref) is obj:
+        return ref
+    ref = len(_TABLE) + 1
+    while ref in _TABLE:
+        ref += 1
+    _TABLE[ref] = obj
+    _IDS[id(obj)] = ref
+    return ref
+
+
+# ---------------------------------------------------------------- watching a call
+def _library_code():
+    """Code objects of PyTorch's own initialisers and schedulers, captured before the
+    student's code loads: however the submission reaches them, this code runs."""
+    import torch
+    from torch.optim import lr_scheduler
+
+    watched = {f.__code__: f"torch.nn.init.{f.__name__}" for f in vars(torch.nn.init).values()
+               if isinstance(f, types.FunctionType) and f.__module__ == "torch.nn.init"}
+    watched[lr_scheduler.LRScheduler.__init__.__code__] = "torch.optim.lr_scheduler"
+    return watched
+
+
+class _Watch:
+    def __init__(self, library: bool, torch_functions: bool):
+        self.library, self.torch_functions = library, torch_functions
+        self.library_seen: set[str] = set()
+        self.recorder = None
+
+    def __enter__(self):
+        if self.library:
+            watched, seen = _WATCHED, self.library_seen
+
+            def hook(frame, event, arg):
+                if event == "call" and frame.f_code in watched:
+                    seen.add(watched[frame.f_code])
+            self._previous = _getprofile()
+            _setprofile(hook)
+        if self.torch_functions:
+            self.recorder = _TorchFunctionRecorder()
+            self.recorder.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.recorder is not None:
+            self.recorder.__exit__(*exc)
+        if self.library:
+            _setprofile(self._previous)
+        return False
+
+
+def _recorder_class():
+    from torch.overrides import TorchFunctionMode
+
+    class TorchFunctionRecorder(TorchFunctionMode):
+        """Records the torch functions a call makes (and calls from torchvision's DropBlock)."""
+
+        def __init__(self):
+            super().__init__()
+            self.names = set()
+
+        def __torch_function__(self, func, types_, args=(), kwargs=None):
+            self.names.add(getattr(func, "__name__", ""))
+            frame, depth = _getframe(1), 0
+            while frame is not None and depth < 12:
+                filename = frame.f_code.co_filename
+                if "torchvision" in filename and "drop_block" in filename:
+                    self.names.add("torchvision.ops.drop_block2d")
+                frame, depth = frame.f_back, depth + 1
+            return func(*args, **(kwargs or {}))
+    return TorchFunctionRecorder
+
+
+# ---------------------------------------------------------------- side effects sent back
+def _state_of(value):
+    """What the checker needs to replay a call's side effects on an object it passed in."""
+    import torch
+
+    if isinstance(value, torch.nn.Module):
+        return {"params": [encode(p, _keep) for p in value.parameters()],
+                "buffers": [encode(b, _keep) if b is not None else None for b in value.buffers()],
+                "training": [m.training for m in value.modules()]}
+    if isinstance(value, torch.optim.Optimizer):
+        return {"optimizer": encode(value.state_dict(), _keep)}
+    if isinstance(value, torch.Tensor):
+        return {"tensor": encode(value, _keep)}
+    return None
+
+
+def _writeback(args, kwargs) -> list:
+    changed = []
+    for key, value in [*enumerate(args), *kwargs.items()]:
+        if id(value) in _RESOLVED:
+            continue  # an object of the probe's own, not a copy of the checker's
+        state = _state_of(value)
+        if state is not None:
+            changed.append([key, state])
+    return changed
+
+
+# ---------------------------------------------------------------- serving
+def _call(fn, args, kwargs, options):
+    import torch
+
+    watch = _Watch(bool(options.get("library")), bool(options.get("torch_functions")))
+    with watch:
+        value = fn(*args, **kwargs)
+    reply = {}
+    gradient = options.get("backward")
+    if gradient is not None:
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"the graders expected a tensor to back-propagate through, got {type(value).__name__}")
+        value.backward(gradient.to(value.device) if isinstance(gradient, torch.Tensor) else gradient)
+    if watch.library:
+        reply["library"] = sorted(watch.library_seen)
+    if watch.recorder is not None:
+        reply["torch_functions"] = sorted(watch.recorder.names)
+    reply["value"] = encode(value, _keep)
+    for key, given in [*enumerate(args), *kwargs.items()]:
+        if value is given and id(given) not in _RESOLVED:
+            reply["same_as_arg"] = key   # an in-place function returned what it was given
+            break
+    reply["writeback"] = _writeback(args, kwargs)
+    return reply
+
+
+def _serve_one(message, module, load_errors):
+    op = message[0]
+    if op == "getattr":
+        _, ref, name = message
+        target = _TABLE[ref]
+        if ref == MODULE_REF and name not in vars(module):
+            return {"missing": missing_name_message(name, load_errors)}
+        return {"value": encode(getattr(target, name), _keep)}
+    if op == "call":
+        _, ref, args, kwargs, options = message
+        return _call(_TABLE[ref], args, kwargs, options)
+    if op == "method":
+        _, ref, name, args, kwargs, options = message
+        return _call(getattr(_TABLE[ref], name), args, kwargs, options)
+    if op == "iter":
+        return {"value": {"__nnkit__": "ref", "id": _keep(iter(_TABLE[message[1]])), "type": "iterator",
+                          "module": False, "callable": False}}
+    if op == "next":
+        try:
+            return {"value": encode(next(_TABLE[message[1]]), _keep)}
+        except StopIteration:
+            return {"stop": True}
+    if op == "len":
+        return {"value": encode(len(_TABLE[message[1]]), _keep)}
+    if op == "getitem":
+        return {"value": encode(_TABLE[message[1]][message[2]], _keep)}
+    if op == "keep":
+        return {"value": {"__nnkit__": "ref", "id": _keep(message[1]), "type": type(message[1]).__qualname__,
+                          "module": False, "callable": callable(message[1])}}
+    if op == "deepcopy":
+        return {"value": encode(copy.deepcopy(_TABLE[message[1]]), _keep)}
+    if op == "release":
+        for ref in message[1]:
+            obj = _TABLE.pop(ref, None)
+            if obj is not None:
+                _IDS.pop(id(obj), None)
+        return {"value": None}
+    raise ValueError(f"unknown request {op!r}")
+
+
+def _send(channel: int, reply: dict) -> None:
+    from nnkit.grading import wire
+
+    try:
+        payload = wire.dumps(reply)
+    except Exception as problem:
+        payload = wire.dumps({"id": reply.get("id"), "raised": "the answer could not be sent: "
+                              + describe_exception(problem), "type": type(problem).__name__})
+    wire.write_frame(channel, payload)
+
+
+def main(workdir: str) -> None:
+    # The channel is the stdin/stdout the checker gave us; the student's prints go to stderr (a log).
+    requests, channel = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a flood of output fails a write, it does not kill us
+
+    folder = Path(workdir)
+    settings = json.loads((folder / "probe.json").read_text())
+    from nnkit.threads import use_grading_threads
+
+    import torch  # noqa: F401
+    from nnkit.grading import wire
+    from nnkit.grading.notebook import load_module
+
+    use_grading_threads(settings.get("threads", 1))
+    global _WATCHED, _TorchFunctionRecorder, encode
+    _WATCHED = _library_code()
+    _TorchFunctionRecorder = _recorder_class()
+    encode = wire.encode
+
+    def loading(origin):
+        _send(channel, {"loading": origin})
+
+    module = load_module((folder / SUBMISSION_FILE).read_text(), folder / "module",
+                         left_out=settings.get("left_out") or {}, before_cell=loading)
+    load_errors = list(getattr(module, "__load_errors__", []))
+    _TABLE[MODULE_REF] = module
+    _send(channel, {"ready": [[origin, describe_exception(error)] for origin, error in load_errors]})
+
+    while True:
+        try:
+            payload = wire.read_exact(requests, wire.HEADER.unpack(wire.read_exact(requests, wire.HEADER.size))[0])
+        except wire.ChannelClosed:
+            return
+        _RESOLVED.clear()
+        number = None
+        try:
+            number, message = wire.loads_trusted(payload)
+            reply = _serve_one(message, module, load_errors)
+        except BaseException as error:  # the student's code raised (SystemExit and KeyboardInterrupt too)
+            reply = {"raised": describe_exception(error), "type": type(error).__name__}
+        reply["id"] = number
+        _send(channel, reply)
+
+
+# Captured at import, before any student code runs in this process.
+_setprofile, _getprofile, _getframe = sys.setprofile, sys.getprofile, sys._getframe
+_WATCHED: dict = {}
+_TorchFunctionRecorder = None
+encode = None
+
+if __name__ == "__main__":
+    # Run the imported module, not __main__: the checker's references unpickle as nnkit.grading.probe._kept.
+    from nnkit.grading import probe as _probe
+
+    _probe.main(sys.argv[1])

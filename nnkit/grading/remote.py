@@ -1,0 +1,419 @@
+"""The checker's side of the probe: a handle on the student's code in another process.
+
+The checker (the pytest process that runs `grader_tests/`) never imports the
+student's module. `Probe` starts `nnkit.grading.probe` sandboxed and talks to it
+through `nnkit.grading.wire`; `RemoteRef` stands for one of the probe's objects
+and forwards what a grader does with it:
+
+    submission.train(model, x, y, 0.1)       # a call in the probe; a plain answer back
+    layer = submission.BatchNorm1d(20)       # a RemoteRef: the layer stays in the probe
+    out = layer(x)                           # a plain tensor
+    layer.running_mean                       # a plain tensor
+    for xb, yb in submission.load_mnist(100) # batches, one request each
+
+Tensors, models and optimizers the checker passes in travel as copies; after the
+call their new values, gradients, buffers and optimizer state are copied back
+into the checker's objects, so side effects look as they would in one process.
+
+`watched(ref, *args, library=..., torch_functions=..., backward=...)` calls and
+also says which of PyTorch's own implementations ran, or back-propagates.
+
+Each request waits until the running test's deadline at most. A probe that
+hangs past it is killed (`ProbeTimedOut`), one that dies is noted (`ProbeCrashed`),
+and the next request starts a fresh probe, without a cell whose loading killed it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from nnkit.grading import wire
+from nnkit.grading.checks import GraderFailure
+
+PROBE_START_SECONDS = 120    # python + torch import + the student's module, beyond the test's own budget
+MAX_PROBE_STARTS = 50        # per grading session
+
+
+class StudentRaised(GraderFailure):
+    """The student's code raised; `str(self)` is "Your code raised Type: message (in your code: ...)"."""
+
+
+class StudentAttributeError(StudentRaised, AttributeError):
+    """A missing attribute on a student's object (so `hasattr` works on a RemoteRef)."""
+
+
+class ProbeTimedOut(GraderFailure):
+    pass
+
+
+class ProbeCrashed(GraderFailure):
+    pass
+
+
+class ProbeRefused(GraderFailure):
+    """The probe's answer was not plain data or too large (`nnkit.grading.wire`)."""
+
+
+def _how_it_died(returncode) -> str:
+    """Exit code or signal; bubblewrap passes a signal on as 128 + its number."""
+    if returncode is None:
+        return "no exit status"
+    number = -returncode if returncode < 0 else returncode - 128 if returncode > 128 else None
+    try:
+        return f"signal {signal.Signals(number).name}" if number else f"exit code {returncode}"
+    except ValueError:
+        return f"exit code {returncode}"
+
+
+@dataclass
+class ProbeEvents:
+    """What happened to the probes of one grading session (for the status and the notes)."""
+    crashes: int = 0
+    timeouts: int = 0
+    left_out: dict = field(default_factory=dict)   # submission cell -> how loading it killed the probe
+    load_errors: list = field(default_factory=list)
+
+
+class Probe:
+    """One sandboxed probe process at a time, restarted after it dies or hangs."""
+
+    def __init__(self, module_source: str, workdir: Path, *, device: torch.device, threads: int = 1,
+                 wrap=None, default_budget: float = 300.0):
+        self.module_source = module_source
+        self.workdir = Path(workdir)
+        self.device = device
+        self.threads = threads
+        self.wrap = wrap                      # argv -> sandboxed argv (see nnkit.sandbox.sandbox_argv)
+        self.default_budget = default_budget
+        self.deadline: float | None = None    # set per test by the pytest plugin
+        self.events = ProbeEvents()
+        self.process: subprocess.Popen | None = None
+        self.generation = 0                   # refs from an earlier probe are void
+        self._requests = 0
+        self._starts = 0
+        self.loading: str | None = None
+
+    # ------------------------------------------------------------ life cycle
+    def _deadline(self) -> float:
+        return self.deadline if self.deadline is not None else time.monotonic() + self.default_budget
+
+    def start(self) -> None:
+        if self._starts >= MAX_PROBE_STARTS:
+            raise ProbeCrashed(f"your code was restarted {MAX_PROBE_STARTS} times; grading stopped here.")
+        self._starts += 1
+        self.generation += 1
+        folder = self.workdir / f"probe-{self.generation}"
+        folder.mkdir(parents=True)
+        (folder / "submission.py").write_text(self.module_source)
+        (folder / "probe.json").write_text(json.dumps({"threads": self.threads, "left_out": self.events.left_out}))
+        argv = [sys.executable, "-m", "nnkit.grading.probe", str(folder)]
+        if self.wrap:
+            argv = self.wrap(argv, folder)
+        self.log = folder / "probe.log"
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(argv, cwd=folder, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                            stderr=log, env=env, start_new_session=True, bufsize=0)
+        deadline = max(self._deadline(), time.monotonic()) + PROBE_START_SECONDS
+        while True:
+            try:
+                event = self._receive(deadline)
+            except ProbeTimedOut:
+                self.events.timeouts += 1
+                if self.loading:
+                    self.events.left_out.setdefault(self.loading, "it ran past its time limit")
+                raise ProbeTimedOut("Timed out: your code took too long while the graders loaded it "
+                                    f"({self.loading or 'starting up'}).") from None
+            except ProbeCrashed as crash:
+                if self.loading and self.loading not in self.events.left_out:
+                    self.events.left_out[self.loading] = crash.how
+                    return self.start()   # again, without the cell that killed it
+                raise
+            if type(event) is dict and type(event.get("loading")) is str:
+                self.loading = event["loading"][:200]
+            elif type(event) is dict and "ready" in event:
+                self.loading = None
+                errors = event["ready"] if type(event["ready"]) is list else []
+                self.events.load_errors = [e for e in errors if type(e) is list and len(e) == 2][:20]
+                return
+            else:
+                raise ProbeCrashed("the grading process sent something unexpected while loading your code.")
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGKILL)   # student code may have forked: the whole group
+        except (ProcessLookupError, PermissionError):
+            pass
+        for pipe in (process.stdin, process.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
+        process.wait()
+
+    # ------------------------------------------------------------ the channel
+    def _receive(self, deadline: float):
+        """Next frame from the probe, as plain data, before `deadline`."""
+        fd = self.process.stdout.fileno()
+        header = self._read(fd, wire.HEADER.size, deadline)
+        size = wire.HEADER.unpack(header)[0]
+        if size > wire.MAX_FRAME_BYTES:
+            self.stop()
+            raise ProbeRefused(f"your code sent back {size / 2**20:.0f} MiB in one answer; "
+                               f"the limit is {wire.MAX_FRAME_BYTES / 2**20:.0f} MiB.")
+        try:
+            return wire.loads_plain(self._read(fd, size, deadline))
+        except wire.WireRefused as refused:
+            raise ProbeRefused(f"The graders refused your code's answer: {refused}.") from None
+
+    def _read(self, fd: int, size: int, deadline: float) -> bytes:
+        chunks, left = [], size
+        while left:
+            wait = deadline - time.monotonic()
+            ready = select.select([fd], [], [], max(0.0, wait))[0] if wait > 0 else []
+            if not ready:
+                self.stop()
+                raise ProbeTimedOut("Timed out: your code took too long (an endless loop, or far too slow).")
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                process = self.process
+                self.stop()
+                how = _how_it_died(process.returncode if process else None)
+                crash = ProbeCrashed(f"The grading process crashed during this check ({how}): your code killed "
+                                     "the Python process (a segfault, os._exit, or running out of memory?).")
+                crash.how = how
+                raise crash
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def request(self, *message):
+        """Send one request and return the decoded answer (see `nnkit.grading.probe`)."""
+        if self.process is None:
+            self.start()
+        self._requests += 1
+        number = self._requests
+        try:
+            wire.write_frame(self.process.stdin.fileno(), wire.dumps((number, message)))
+        except (BrokenPipeError, OSError):
+            pass   # it died: reading says how
+        deadline = self._deadline()
+        try:
+            while True:
+                reply = self._receive(deadline)
+                if type(reply) is dict and reply.get("id") == number:
+                    break      # anything else was written to the channel by the student's code: ignored
+        except ProbeTimedOut:
+            self.events.timeouts += 1
+            raise
+        except ProbeCrashed:
+            self.events.crashes += 1
+            raise
+        return self._answer(reply)
+
+    def _answer(self, reply: dict):
+        if "raised" in reply:
+            text = str(reply["raised"])[:1000]
+            kind = StudentAttributeError if reply.get("type") == "AttributeError" else StudentRaised
+            raise kind(f"Your code raised {text}")
+        if "missing" in reply:
+            raise GraderFailure(str(reply["missing"])[:1000])
+        generation = self.generation
+        try:
+            value = wire.decode(reply.get("value"), lambda r: RemoteRef(self, generation, r), self.device)
+            changes = wire.decode(reply.get("writeback", []), lambda r: None, self.device)
+        except wire.WireRefused as refused:
+            raise ProbeRefused(f"The graders refused your code's answer: {refused}.") from None
+        return value, changes, reply
+
+    # ------------------------------------------------------------ conveniences
+    @property
+    def module(self) -> "RemoteRef":
+        return RemoteRef(self, None, {"id": 0, "type": "module", "module": False, "callable": False})
+
+    def keep(self, obj) -> "RemoteRef":
+        """Send a checker object (a data loader, a data set) once; later calls pass the ref."""
+        return self.request("keep", obj)[0]
+
+    def close(self) -> None:
+        self.stop()
+
+
+def _apply_writeback(args, kwargs, changes) -> None:
+    """Copy a call's side effects back into the checker's own tensors, models and optimizers."""
+    if type(changes) is not list:
+        return
+    for entry in changes:
+        if type(entry) is not list or len(entry) != 2 or type(entry[1]) is not dict:
+            raise ProbeRefused("The graders refused your code's answer: a malformed side effect.")
+        key, state = entry
+        target = args[key] if type(key) is int and 0 <= key < len(args) else kwargs.get(key) if type(key) is str else None
+        if target is None or isinstance(target, RemoteRef):
+            continue
+        _restore(target, state)
+
+
+def _copy_into(target: torch.Tensor, value, what: str) -> None:
+    data = value
+    if type(data) is not torch.Tensor or data.shape != target.shape:
+        raise GraderFailure(f"your code replaced {what} with a value of another shape or type.")
+    with torch.no_grad():
+        target.copy_(data.to(target.device, target.dtype))
+    grad = value.grad if value.requires_grad else None
+    if target.is_leaf and (target.requires_grad or grad is not None):
+        target.grad = None if grad is None else grad.to(target.device, target.dtype)
+
+
+def _restore(target, state: dict) -> None:
+    if isinstance(target, torch.nn.Module) and "params" in state:
+        params, buffers = list(target.parameters()), [b for b in target.buffers()]
+        if len(state["params"]) != len(params) or len(state.get("buffers", [])) != len(buffers):
+            raise GraderFailure("your code added or removed parameters of a model the graders passed in.")
+        for p, new in zip(params, state["params"]):
+            _copy_into(p, new, "a model parameter")
+            if not (type(new) is torch.Tensor and new.requires_grad):
+                p.grad = None
+        for b, new in zip(buffers, state.get("buffers", [])):
+            if new is not None:
+                _copy_into(b, new, "a model buffer")
+        modes = state.get("training", [])
+        for module, mode in zip(target.modules(), modes):
+            if type(mode) is bool:
+                module.training = mode
+    elif isinstance(target, torch.optim.Optimizer) and "optimizer" in state:
+        try:
+            target.load_state_dict(state["optimizer"])
+        except Exception:
+            raise GraderFailure("your code left an optimizer the graders passed in in a state they cannot read.") from None
+    elif isinstance(target, torch.Tensor) and "tensor" in state:
+        _copy_into(target, state["tensor"], "a tensor the graders passed in")
+
+
+class Call:
+    """What `watched` returns: the value, and what was seen during the call."""
+
+    def __init__(self, value, library: list[str], torch_functions: set[str]):
+        self.value, self.library, self.torch_functions = value, library, torch_functions
+
+
+def _names(reply, key) -> list[str]:
+    found = reply.get(key)
+    return [n for n in found if type(n) is str][:1000] if type(found) is list else []
+
+
+class RemoteRef:
+    """An object that lives in the probe. Attribute access, calls, iteration, len and
+    indexing are forwarded; the answers come back as plain data or as more refs."""
+
+    __slots__ = ("_probe", "_generation", "_id", "_type", "_is_module", "_callable")
+
+    def __init__(self, probe: Probe, generation, description: dict):
+        object.__setattr__(self, "_probe", probe)
+        object.__setattr__(self, "_generation", generation)
+        object.__setattr__(self, "_id", description["id"])
+        object.__setattr__(self, "_type", str(description.get("type", "object"))[:200])
+        object.__setattr__(self, "_is_module", description.get("module") is True)
+        object.__setattr__(self, "_callable", description.get("callable") is True)
+
+    @property
+    def is_module(self) -> bool:
+        """The object is a `torch.nn.Module` in the probe."""
+        return self._is_module
+
+    @property
+    def type_name(self) -> str:
+        return self._type
+
+    def _check(self):
+        if self._generation is not None and self._generation != self._probe.generation:
+            raise ProbeCrashed("this object was lost when your code's process was restarted "
+                               "after an earlier crash or time-out.")
+
+    def _request(self, *message):
+        self._check()
+        return self._probe.request(*message)
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return self._request("getattr", self._id, name)[0]
+
+    def __setattr__(self, name, value):
+        raise TypeError("a grader cannot set attributes on the student's objects; call a method instead")
+
+    def __call__(self, *args, **kwargs):
+        return watched(self, *args, **kwargs).value
+
+    def method(self, name: str, *args, **kwargs):
+        return watched(self, *args, _method=name, **kwargs).value
+
+    def __iter__(self):
+        iterator = self._request("iter", self._id)[0]
+        probe = self._probe
+        while True:
+            value, _, reply = iterator._request("next", iterator._id)
+            if reply.get("stop") is True:
+                return
+            yield value
+
+    def __len__(self):
+        value = self._request("len", self._id)[0]
+        if type(value) is not int or value < 0:
+            raise StudentRaised(f"Your code's len() returned {type(value).__name__}, not a count")
+        return value
+
+    def __getitem__(self, key):
+        return self._request("getitem", self._id, key)[0]
+
+    def __deepcopy__(self, memo):
+        return self._request("deepcopy", self._id)[0]
+
+    def __reduce__(self):
+        # Only the probe unpickles this: it stands for the object the probe keeps.
+        from nnkit.grading import probe
+        return (probe._kept, (self._id,))
+
+    def __repr__(self):
+        return f"<student's {self._type}>"
+
+    def __bool__(self):
+        return True
+
+
+def watched(ref: RemoteRef, *args, library: bool = False, torch_functions: bool = False,
+            backward=None, _method: str | None = None, **kwargs) -> Call:
+    """Call `ref` in the probe and say what ran: `library` lists PyTorch's own initialisers and
+    schedulers that ran ("torch.nn.init.kaiming_normal_", "torch.optim.lr_scheduler");
+    `torch_functions` the torch functions called. With `backward=g`, the result (a tensor) is
+    back-propagated with gradient g: the `.grad` of the tensors and models passed in come back."""
+    if not isinstance(ref, RemoteRef):
+        raise TypeError("watched() calls a function of the student's code")
+    options = {"library": library, "torch_functions": torch_functions, "backward": backward}
+    if _method is None:
+        value, changes, reply = ref._request("call", ref._id, args, kwargs, options)
+    else:
+        value, changes, reply = ref._request("method", ref._id, _method, args, kwargs, options)
+    _apply_writeback(args, kwargs, changes)
+    same = reply.get("same_as_arg")
+    if type(same) is int and 0 <= same < len(args):
+        value = args[same]
+    elif type(same) is str and same in kwargs:
+        value = kwargs[same]
+    return Call(value, _names(reply, "library"), set(_names(reply, "torch_functions")))
+
+
+def is_module(value) -> bool:
+    """`value` is a torch.nn.Module, here or in the probe."""
+    return isinstance(value, torch.nn.Module) or (isinstance(value, RemoteRef) and value.is_module)

@@ -1,0 +1,198 @@
+"""The one channel between the probe (student code) and the checker (verdicts).
+
+A message is a frame: 8 bytes of length, then a `torch.save` payload. The two
+directions are not trusted alike:
+
+* checker -> probe: the checker's own objects (tensors, models it built,
+  optimizers), pickled in full; the probe trusts the checker.
+* probe -> checker: **plain data only**, read with ``torch.load(weights_only=True)``,
+  which builds nothing but tensors, numbers, strings, lists, tuples, dicts,
+  sets, ``torch.Size``, dtypes and devices, and refuses every other type, a
+  ``__reduce__`` payload or a tensor subclass included. `decode` then checks
+  the result again (exact types, sizes, depth) and turns the kit's few tagged
+  dicts back into values:
+
+      {"__nnkit__": "ref", ...}        an object that stays in the probe (a model,
+                                       a function, an iterator): a `RemoteRef`
+      {"__nnkit__": "ndarray", ...}    a NumPy array, sent as a tensor
+      {"__nnkit__": "npscalar", ...}   a NumPy number
+      {"__nnkit__": "grad", ...}       a tensor with its ``.grad``
+
+Nothing the probe sends can run code in the checker: the worst it can do is
+send wrong numbers, which the checks then judge.
+"""
+from __future__ import annotations
+
+import io
+import os
+import struct
+from collections import OrderedDict
+
+import numpy as np
+import torch
+
+HEADER = struct.Struct("<Q")
+MAX_FRAME_BYTES = 1 << 30          # 1 GiB: the largest message the checker reads from a probe
+MAX_ELEMENTS = 50_000_000           # tensor elements in one message (200 MB of float32)
+MAX_ITEMS = 1_000_000               # list/dict/tuple entries in one message
+MAX_DEPTH = 32
+MAX_STRING = 1_000_000
+TAG = "__nnkit__"
+NUMPY_KINDS = "biufc"               # bool, int, uint, float, complex
+
+
+class WireRefused(Exception):
+    """What the probe sent is not plain data, or too large; the message says what."""
+
+
+class ChannelClosed(Exception):
+    """The other end closed the channel (the probe died)."""
+
+
+# ---------------------------------------------------------------- frames
+def write_frame(fd: int, payload: bytes) -> None:
+    data = HEADER.pack(len(payload)) + payload
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def read_exact(fd: int, size: int) -> bytes:
+    chunks, left = [], size
+    while left:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            raise ChannelClosed("the channel closed in the middle of a message" if chunks or left != size
+                                else "the channel closed")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def dumps(obj) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def loads_trusted(payload: bytes):
+    """Probe side: a message from the checker (full pickle: the checker is trusted)."""
+    return torch.load(io.BytesIO(payload), weights_only=False, map_location=None)
+
+
+def loads_plain(payload: bytes):
+    """Checker side: a message from the probe, plain data only (see the module docstring)."""
+    try:
+        return torch.load(io.BytesIO(payload), weights_only=True, map_location="cpu")
+    except Exception as problem:  # UnpicklingError, RuntimeError, EOFError ... whatever the bytes provoke
+        first = str(problem).strip().splitlines()[0][:200] if str(problem).strip() else type(problem).__name__
+        raise WireRefused(f"your code sent back something that is not plain data ({first})") from None
+
+
+# ---------------------------------------------------------------- probe side: values -> plain data
+def encode(value, keep, depth: int = 0):
+    """`value` as plain data for the checker. `keep(obj)` stores an object that cannot
+    travel (a model, a function, an iterator) in the probe and returns its id."""
+    kind = type(value)
+    if value is None or kind in (bool, int, float, complex, str, torch.dtype, torch.device, torch.Size):
+        return value
+    if depth > MAX_DEPTH:
+        raise WireRefused(f"a value nested more than {MAX_DEPTH} levels deep")
+    if kind in (list, tuple):
+        return kind(encode(item, keep, depth + 1) for item in value)
+    if kind in (dict, OrderedDict) and all(type(k) in (str, int, float, bool) for k in value):
+        return {k: encode(v, keep, depth + 1) for k, v in value.items()}
+    if isinstance(value, torch.Tensor):
+        with torch._C.DisableTorchFunction():
+            plain = torch.Tensor.as_subclass(value, torch.Tensor).detach().clone()
+            grad = value.grad if value.is_leaf else None
+        if grad is not None:
+            return {TAG: "grad", "data": plain, "grad": encode(grad, keep, depth + 1)}
+        return plain
+    if kind is np.ndarray and value.dtype.kind in NUMPY_KINDS:
+        return {TAG: "ndarray", "data": torch.from_numpy(np.array(value, copy=True))}
+    if isinstance(value, np.generic) and value.dtype.kind in NUMPY_KINDS:
+        return {TAG: "npscalar", "dtype": value.dtype.str, "value": value.item()}
+    return {TAG: "ref", "id": keep(value), "type": kind.__qualname__[:200],
+            "module": isinstance(value, torch.nn.Module), "callable": callable(value)}
+
+
+# ---------------------------------------------------------------- checker side: plain data -> values
+class _Budget:
+    def __init__(self):
+        self.items = MAX_ITEMS
+        self.elements = MAX_ELEMENTS
+
+    def item(self):
+        self.items -= 1
+        if self.items < 0:
+            raise WireRefused(f"more than {MAX_ITEMS} values in one answer")
+
+    def tensor(self, t):
+        self.elements -= t.numel()
+        if self.elements < 0:
+            raise WireRefused(f"more than {MAX_ELEMENTS} tensor elements in one answer")
+
+
+def _plain_tensor(value) -> torch.Tensor:
+    if type(value) is torch.nn.Parameter:
+        value = value.detach()
+    if type(value) is not torch.Tensor:
+        raise WireRefused(f"a {type(value).__name__} where a plain tensor was expected")
+    return value.detach()
+
+
+def decode(value, make_ref, device=None, budget: _Budget | None = None, depth: int = 0):
+    """The checker's view of a probe answer: exact plain types only, sizes capped.
+    `make_ref(message)` builds the checker's handle on an object kept in the probe."""
+    budget = budget or _Budget()
+    budget.item()
+    kind = type(value)
+    if value is None or kind in (bool, int, float, complex, torch.dtype, torch.device, torch.Size):
+        return value
+    if kind is str:
+        if len(value) > MAX_STRING:
+            raise WireRefused(f"a string of more than {MAX_STRING} characters")
+        return value
+    if depth > MAX_DEPTH:
+        raise WireRefused(f"a value nested more than {MAX_DEPTH} levels deep")
+    if kind in (torch.Tensor, torch.nn.Parameter):
+        tensor = _plain_tensor(value)
+        budget.tensor(tensor)
+        return tensor.to(device) if device is not None else tensor
+    if kind in (list, tuple, set):
+        return kind(decode(item, make_ref, device, budget, depth + 1) for item in value)
+    if kind in (dict, OrderedDict):
+        if value.get(TAG) is not None and type(value.get(TAG)) is str:
+            return _tagged(value, make_ref, device, budget, depth)
+        return {k: decode(v, make_ref, device, budget, depth + 1) for k, v in value.items()
+                if type(k) in (str, int, float, bool)}
+    raise WireRefused(f"a {kind.__name__}, which is not plain data")
+
+
+def _tagged(value: dict, make_ref, device, budget, depth):
+    tag = value[TAG]
+    if tag == "ref":
+        if type(value.get("id")) is not int:
+            raise WireRefused("a malformed object reference")
+        return make_ref(value)
+    if tag == "ndarray":
+        tensor = _plain_tensor(value.get("data"))
+        budget.tensor(tensor)
+        return tensor.numpy().copy()
+    if tag == "npscalar":
+        dtype = np.dtype(str(value.get("dtype")))
+        if dtype.kind not in NUMPY_KINDS or type(value.get("value")) not in (bool, int, float, complex):
+            raise WireRefused("a malformed NumPy number")
+        return dtype.type(value["value"])
+    if tag == "grad":
+        data = decode(value.get("data"), make_ref, device, budget, depth + 1)
+        grad = decode(value.get("grad"), make_ref, device, budget, depth + 1)
+        if type(data) is not torch.Tensor or type(grad) is not torch.Tensor or grad.shape != data.shape:
+            raise WireRefused("a malformed tensor gradient")
+        if data.is_floating_point() or data.is_complex():
+            data.requires_grad_(True)
+            data.grad = grad.to(data.dtype)
+        return data
+    raise WireRefused(f"an unknown tagged value '{str(tag)[:40]}'")
