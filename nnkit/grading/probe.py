@@ -161,9 +161,9 @@ def _state_of(value):
     import torch
 
     if isinstance(value, torch.nn.Module):
-        return {"params": [encode(p, _keep) for p in value.parameters()],
-                "buffers": [encode(b, _keep) if b is not None else None for b in value.buffers()],
-                "training": [m.training for m in value.modules()]}
+        return {"params": {name: encode(p, _keep) for name, p in value.named_parameters()},
+                "buffers": {name: encode(b, _keep) for name, b in value.named_buffers()},
+                "training": {name: m.training for name, m in value.named_modules()}}
     if isinstance(value, torch.optim.Optimizer):
         return {"optimizer": encode(value.state_dict(), _keep)}
     if isinstance(value, torch.Tensor):
@@ -299,8 +299,10 @@ def main(workdir: str) -> None:
         _RESOLVED.clear()
         number = None
         try:
-            number, message = wire.loads_trusted(payload)
+            number, message = wire.loads_request(payload)
             reply = _serve_one(message, module, load_errors)
+        except wire.RequestUnreadable as problem:
+            number, reply = problem.number, {"unreadable": str(problem)[:500]}
         except BaseException as error:  # the student's code raised (SystemExit and KeyboardInterrupt too)
             reply = {"raised": describe_exception(error), "type": type(error).__name__}
         reply["id"] = number

@@ -206,7 +206,7 @@ class Probe:
         self._requests += 1
         number = self._requests
         try:
-            wire.write_frame(self.process.stdin.fileno(), wire.dumps((number, message)))
+            wire.write_frame(self.process.stdin.fileno(), wire.dumps_request(number, message))
         except (BrokenPipeError, OSError):
             pass   # it died: reading says how
         deadline = self._deadline()
@@ -224,6 +224,8 @@ class Probe:
         return self._answer(reply)
 
     def _answer(self, reply: dict):
+        if "unreadable" in reply:
+            raise RuntimeError(f"the probe could not read a grader's request: {str(reply['unreadable'])[:300]}")
         if "raised" in reply:
             text = str(reply["raised"])[:1000]
             kind = StudentAttributeError if reply.get("type") == "AttributeError" else StudentRaised
@@ -274,24 +276,24 @@ def _copy_into(target: torch.Tensor, value, what: str) -> None:
     grad = value.grad if value.requires_grad else None
     if target.is_leaf and (target.requires_grad or grad is not None):
         target.grad = None if grad is None else grad.to(target.device, target.dtype)
+    elif target.is_leaf:
+        target.grad = None
 
 
 def _restore(target, state: dict) -> None:
-    if isinstance(target, torch.nn.Module) and "params" in state:
-        params, buffers = list(target.parameters()), [b for b in target.buffers()]
-        if len(state["params"]) != len(params) or len(state.get("buffers", [])) != len(buffers):
-            raise GraderFailure("your code added or removed parameters of a model the graders passed in.")
-        for p, new in zip(params, state["params"]):
-            _copy_into(p, new, "a model parameter")
-            if not (type(new) is torch.Tensor and new.requires_grad):
-                p.grad = None
-        for b, new in zip(buffers, state.get("buffers", [])):
-            if new is not None:
-                _copy_into(b, new, "a model buffer")
-        modes = state.get("training", [])
-        for module, mode in zip(target.modules(), modes):
-            if type(mode) is bool:
-                module.training = mode
+    if isinstance(target, torch.nn.Module) and type(state.get("params")) is dict:
+        params, buffers = dict(target.named_parameters()), dict(target.named_buffers())
+        new_params, new_buffers = state["params"], state.get("buffers") or {}
+        if set(new_params) != set(params) or type(new_buffers) is not dict or set(new_buffers) != set(buffers):
+            raise GraderFailure("your code added or removed parameters or buffers of a model the graders passed in.")
+        for name, p in params.items():
+            _copy_into(p, new_params[name], f"the model parameter `{name}`")
+        for name, b in buffers.items():
+            _copy_into(b, new_buffers[name], f"the model buffer `{name}`")
+        modes = state.get("training") if type(state.get("training")) is dict else {}
+        for name, module in target.named_modules():
+            if type(modes.get(name)) is bool:
+                module.training = modes[name]
     elif isinstance(target, torch.optim.Optimizer) and "optimizer" in state:
         try:
             target.load_state_dict(state["optimizer"])

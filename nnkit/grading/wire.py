@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import io
 import os
+import pickle
 import struct
+import types
 from collections import OrderedDict
 
 import numpy as np
@@ -76,9 +78,55 @@ def dumps(obj) -> bytes:
     return buffer.getvalue()
 
 
-def loads_trusted(payload: bytes):
-    """Probe side: a message from the checker (full pickle: the checker is trusted)."""
-    return torch.load(io.BytesIO(payload), weights_only=False, map_location=None)
+# Modules whose classes the probe can import: anything else a grader sends (its reference
+# model, say) travels as a torch.fx GraphModule, never as an import of the grader's code.
+PROBE_IMPORTABLE = ("torch", "torchvision", "numpy", "builtins", "collections", "nnkit", "math", "functools")
+REQUEST_NUMBER = struct.Struct("<Q")
+
+
+class _PortablePickler(pickle.Pickler):
+    """Pickles a grader's own `nn.Module` subclasses as the torch.fx graph of their forward,
+    so the probe can rebuild them from torch classes alone."""
+
+    def reducer_override(self, obj):
+        if isinstance(obj, torch.nn.Module) and type(obj).__module__.split(".")[0] not in PROBE_IMPORTABLE:
+            try:
+                traced = torch.fx.symbolic_trace(obj)
+            except Exception as problem:
+                raise TypeError(f"a grader passed a {type(obj).__qualname__} to the student's code, and it cannot "
+                                f"travel to the probe (torch.fx could not trace it: {problem})") from None
+            traced.train(obj.training)
+            return traced.__reduce__()
+        if isinstance(obj, type) or callable(obj) and hasattr(obj, "__module__") and hasattr(obj, "__qualname__"):
+            module = (getattr(obj, "__module__", None) or "").split(".")[0]
+            if module and module not in PROBE_IMPORTABLE and not isinstance(obj, torch.nn.Module):
+                raise TypeError(f"a grader passed {getattr(obj, '__qualname__', obj)!r} (from {module}) to the "
+                                "student's code; the probe cannot import the graders' modules")
+        return NotImplemented
+
+
+def dumps_request(number: int, obj) -> bytes:
+    """Checker side: a request to the probe, numbered outside the pickle (so the probe can
+    answer it even when unpickling fails)."""
+    buffer = io.BytesIO()
+    buffer.write(REQUEST_NUMBER.pack(number))
+    torch.save(obj, buffer, pickle_module=_PICKLE_MODULE)
+    return buffer.getvalue()
+
+
+def loads_request(payload: bytes):
+    """Probe side: `(number, message)` from the checker (full pickle: the checker is trusted)."""
+    number = REQUEST_NUMBER.unpack_from(payload)[0]
+    try:
+        return number, torch.load(io.BytesIO(payload[REQUEST_NUMBER.size:]), weights_only=False)
+    except Exception as problem:
+        raise RequestUnreadable(number, f"{type(problem).__name__}: {problem}") from None
+
+
+class RequestUnreadable(Exception):
+    def __init__(self, number: int, what: str):
+        super().__init__(what)
+        self.number = number
 
 
 def loads_plain(payload: bytes):
@@ -88,6 +136,9 @@ def loads_plain(payload: bytes):
     except Exception as problem:  # UnpicklingError, RuntimeError, EOFError ... whatever the bytes provoke
         first = str(problem).strip().splitlines()[0][:200] if str(problem).strip() else type(problem).__name__
         raise WireRefused(f"your code sent back something that is not plain data ({first})") from None
+
+
+_PICKLE_MODULE = types.SimpleNamespace(Pickler=_PortablePickler, Unpickler=pickle.Unpickler, __name__="pickle")
 
 
 # ---------------------------------------------------------------- probe side: values -> plain data
