@@ -1,28 +1,32 @@
 """Trusted pieces the ps3 graders and claims use (never shown to students).
 
-Everything torch-side is captured at import time, before a submission is loaded.
+The graders run here, in the checker; the student's layers live in the probe process
+(`nnkit.grading.remote`): a layer is a RemoteRef, its outputs and attributes arrive as plain
+tensors. The helpers below do, in the probe, what a plain tensor cannot carry back: seeding the
+generators the student's layers draw from, back-propagating, reading autograd flags, writing into
+the layer's own tensors, and recording which torch functions a forward pass called.
 """
 from __future__ import annotations
 
 import math
-import sys
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.overrides import TorchFunctionMode
+from torch.ao.quantization.utils import getattr_from_fqn
 
-from nnkit.grading.checks import expect
+from nnkit.grading.checks import expect, seed_everything
+from nnkit.grading.remote import StudentRaised, watched
 
 _batch_norm = F.batch_norm
 _max_pool2d = F.max_pool2d
 _avg_pool2d = F.avg_pool2d
 _pad = F.pad
-_getframe = sys._getframe
 
 SEEDS = (0, 1, 2)
 
-# Library calls that would do the exercise for the student.
+# Library calls that would do the exercise for the student ("torchvision.ops.drop_block2d" is
+# the probe's name for a call that comes from torchvision's DropBlock).
 FORBIDDEN = {
     "batchnorm": {"batch_norm", "native_batch_norm", "instance_norm", "layer_norm", "group_norm",
                   "_batch_norm_impl_index", "_native_batch_norm_legit"},
@@ -30,39 +34,63 @@ FORBIDDEN = {
                 "dropout2d", "dropout3d", "native_dropout"},
     "dropblock": {"dropout", "dropout2d", "feature_dropout", "native_dropout"},
 }
-_TORCHVISION_DROPBLOCK = ("torchvision", "drop_block")
-
-
-class _CallRecorder(TorchFunctionMode):
-    """Records the torch functions a forward pass calls (and calls from torchvision's DropBlock)."""
-
-    def __init__(self):
-        super().__init__()
-        self.names = set()
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        self.names.add(getattr(func, "__name__", ""))
-        frame = _getframe(1)
-        depth = 0
-        while frame is not None and depth < 12:
-            filename = frame.f_code.co_filename
-            if all(part in filename for part in _TORCHVISION_DROPBLOCK):
-                self.names.add("torchvision.ops.drop_block2d")
-            frame, depth = frame.f_back, depth + 1
-        return func(*args, **(kwargs or {}))
-
-
-def calls_made(fn):
-    """(result of fn(), set of torch function names fn called)."""
-    with _CallRecorder() as recorder:
-        result = fn()
-    return result, recorder.names
+TORCHVISION_DROPBLOCK = "torchvision.ops.drop_block2d"
 
 
 def expect_own_code(names, kind, what):
-    used = sorted(names & (FORBIDDEN[kind] | {"torchvision.ops.drop_block2d"}))
+    used = sorted(names & (FORBIDDEN[kind] | {TORCHVISION_DROPBLOCK}))
     expect(not used, f"{what} calls PyTorch's own {', '.join(used)}: write the computation yourself "
                      "with tensor operations.")
+
+
+# ---------------------------------------------------------------- the student's layers, in the probe
+def in_probe(probe, obj, path):
+    """`obj.<path>` looked up in the probe: "running_mean.requires_grad", "weight.data.copy_".
+
+    A tensor read from a student's layer arrives as a detached copy: its autograd flags stay in
+    the probe, and writing into it changes nothing there. Looked up as a whole path in the probe,
+    a flag arrives as a bool and a tensor's method as a RemoteRef that acts on the layer's own tensor."""
+    return probe.keep(getattr_from_fqn)(obj, path)
+
+
+def probe_manual_seed(probe):
+    """torch.manual_seed, run in the probe (where the student's layers draw their masks)."""
+    return probe.keep(torch.manual_seed)
+
+
+def seed_checker_and_probe(probe, seed):
+    """seed_everything(seed) here (the graders' own draws) and in the probe (the student's layers)."""
+    seed_everything(seed)
+    probe.keep(seed_everything)(seed)
+
+
+class WatchedLayer:
+    """The student's layer, called in the probe with the torch functions it runs recorded;
+    `torch_functions` gathers their names over every call."""
+
+    def __init__(self, layer):
+        self.layer, self.torch_functions = layer, set()
+
+    def __call__(self, x):
+        call = watched(self.layer, x, torch_functions=True)
+        self.torch_functions |= call.torch_functions
+        return call.value
+
+
+def forward_backward(layer, x, upstream, torch_functions=False):
+    """y = layer(x) in the probe, then upstream back-propagated through y there.
+
+    Afterwards x.grad (here) holds the gradient that reached x, None if none did; the layer's
+    parameters hold theirs (accumulated) in the probe. Returns (y, names of the torch functions
+    the forward pass called, None). When back-propagating fails (y does not require grad, or
+    its graph is broken), the forward pass is run once more alone, so that its output can still
+    be checked, and the third item says what went wrong; a forward pass that raises raises."""
+    try:
+        call = watched(layer, x, torch_functions=torch_functions, backward=upstream)
+        return call.value, call.torch_functions, None
+    except StudentRaised as failed:
+        call = watched(layer, x, torch_functions=torch_functions)
+        return call.value, call.torch_functions, str(failed)
 
 
 # ---------------------------------------------------------------- reference layers
@@ -156,12 +184,13 @@ DROPOUT_RATES = (0.1, 0.25, 0.5, 0.8)
 DROPOUT_SHAPE = (40, 50, 10, 10)  # 200,000 units, 4-D to check that any shape works
 
 
-def dropout_statistics(layer, p, seed):
-    """Run `layer` (training mode) once on a seeded positive input x of shape DROPOUT_SHAPE.
+def dropout_statistics(layer, p, seed, manual_seed=torch.manual_seed):
+    """Run `layer` (training mode) once on a seeded positive input x of shape DROPOUT_SHAPE,
+    right after `manual_seed(seed)` (the graders pass the probe's, see `probe_manual_seed`).
 
     Returns (x, y, n): the input, the layer's output y = layer(x) (same shape) and n = x.numel().
     The z-scores come from `zero_share_z(y, p)` and `mean_z(x, y, p)`."""
-    torch.manual_seed(seed)
+    manual_seed(seed)
     x = torch.rand(DROPOUT_SHAPE, dtype=torch.float64, generator=torch.Generator().manual_seed(1000 + seed)) + 0.5
     y = layer(x)
     n = x.numel()
@@ -184,9 +213,10 @@ DROPBLOCK_RATE_CASES = ((0.1, 3, 16, 16), (0.3, 5, 8, 8), (0.2, 7, 20, 14), (0.2
 DROPBLOCK_MAPS = (128, 8)  # N, C: 1024 independent maps
 
 
-def dropblock_rate_z(layer, drop_prob, k, h, w, seed):
-    """(observed dropped fraction - exact expectation) / (Efron-Stein bound on its std)."""
-    torch.manual_seed(seed)
+def dropblock_rate_z(layer, drop_prob, k, h, w, seed, manual_seed=torch.manual_seed):
+    """(observed dropped fraction - exact expectation) / (Efron-Stein bound on its std), on the
+    output of `layer` right after `manual_seed(seed)` (the graders pass the probe's)."""
+    manual_seed(seed)
     n, c = DROPBLOCK_MAPS
     y = layer(torch.ones(n, c, h, w, dtype=torch.float64))
     observed = (y == 0).double().mean().item()

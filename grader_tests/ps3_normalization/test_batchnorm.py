@@ -6,13 +6,13 @@ from 1e-3 to 10 (so that eps matters) and non-zero means.
 """
 import pytest
 import torch
-import torch.nn as nn
 
-from nnkit.grading.checks import close, expect, real_tensor, seed_everything
-from ps3_reference import SEEDS, ReferenceBatchNorm1d, calls_made, expect_own_code
+from nnkit.grading.checks import close, expect, real_tensor
+from nnkit.grading.remote import StudentAttributeError, is_module
+from ps3_reference import (SEEDS, ReferenceBatchNorm1d, expect_own_code, forward_backward, in_probe,
+                           seed_checker_and_probe)
 
-_Tensor, _Parameter, _Module = torch.Tensor, nn.Parameter, nn.Module
-_grad = torch.autograd.grad
+_Tensor = torch.Tensor
 _no_grad = torch.no_grad
 
 TRAIN_SETTINGS = [(1e-5, 0.1), (1e-3, 0.3)]
@@ -20,7 +20,7 @@ TRAIN_SETTINGS = [(1e-5, 0.1), (1e-3, 0.3)]
 
 def _layer(submission, channels, **kwargs):
     layer = submission.BatchNorm1d(channels, **kwargs)
-    expect(isinstance(layer, _Module), "BatchNorm1d(...) should create a torch.nn.Module.")
+    expect(is_module(layer), "BatchNorm1d(...) should create a torch.nn.Module.")
     return layer.double()
 
 
@@ -30,7 +30,12 @@ def _tensor_attribute(layer, name):
     return value
 
 
-def _pair(submission, channels, generator, eps=1e-5, momentum=0.1):
+def _write(probe, layer, name, value):
+    """Copy `value` into the layer's own tensor attribute `name` (in the probe, where it lives)."""
+    in_probe(probe, layer, f"{name}.data.copy_")(value)
+
+
+def _pair(probe, submission, channels, generator, eps=1e-5, momentum=0.1):
     """The student's layer and the reference, double precision, with the same random gamma and beta."""
     layer = _layer(submission, channels, eps=eps, momentum=momentum)
     reference = ReferenceBatchNorm1d(channels, eps=eps, momentum=momentum).double()
@@ -40,7 +45,7 @@ def _pair(submission, channels, generator, eps=1e-5, momentum=0.1):
         for name, value in (("weight", weight), ("bias", bias)):
             mine = _tensor_attribute(layer, name)
             expect(tuple(mine.shape) == (channels,), f"`{name}` should have shape ({channels},), got {tuple(mine.shape)}.")
-            mine.copy_(value.to(mine.dtype))
+            _write(probe, layer, name, value.to(mine.dtype))
             getattr(reference, name).copy_(value)
     return layer, reference
 
@@ -58,15 +63,31 @@ def _scales(channels, generator):
     return scales[torch.randperm(channels, generator=generator)]
 
 
-def _compare_step(layer, reference, x, generator, what, check_calls=False):
-    """One forward and backward pass through both; compare output and gradients."""
+def _requires_grad(probe, layer, name, value):
+    """`value` is the layer's tensor `name` as it arrived: with a .grad it required grad; without
+    one, the flag is read in the probe."""
+    return value.grad is not None or bool(in_probe(probe, layer, f"{name}.requires_grad"))
+
+
+def _step_gradient(before, after):
+    """What one backward pass added to a .grad that accumulates in the probe (None: nothing reached it)."""
+    if after.grad is None:
+        return None
+    return after.grad if before is None else after.grad - before
+
+
+def _compare_step(probe, layer, reference, x, generator, what, check_calls=False):
+    """One forward and backward pass through both; compare output and gradients.
+
+    The student's pass runs in the probe (`forward_backward`); its parameter gradients accumulate
+    there, so this step's are the difference of the .grad before and after."""
     x_mine = x.clone().requires_grad_(True)
     x_ref = x.clone().requires_grad_(True)
+    upstream = torch.randn(x.shape, dtype=torch.float64, generator=generator)
+    grads_before = [_tensor_attribute(layer, name).grad for name in ("weight", "bias")]
+    out, names, backward_failed = forward_backward(layer, x_mine, upstream, torch_functions=check_calls)
     if check_calls:
-        out, names = calls_made(lambda: layer(x_mine))
         expect_own_code(names, "batchnorm", "BatchNorm1d")
-    else:
-        out = layer(x_mine)
     out_t = real_tensor(out, "BatchNorm1d's output")
     expected = reference(x_ref)
     expect(tuple(out_t.shape) == tuple(x.shape),
@@ -74,11 +95,11 @@ def _compare_step(layer, reference, x, generator, what, check_calls=False):
     expect(close(out_t, expected.detach(), rtol=1e-5, atol=1e-5),
            f"{what}: the output differs from nn.BatchNorm1d's.")
     weight, bias = _tensor_attribute(layer, "weight"), _tensor_attribute(layer, "bias")
-    expect(bool(out.requires_grad) and bool(weight.requires_grad) and bool(bias.requires_grad),
+    expect(backward_failed is None and _requires_grad(probe, layer, "weight", weight)
+           and _requires_grad(probe, layer, "bias", bias),
            f"{what}: the output should depend differentiably on the input, weight and bias.")
-    upstream = torch.randn(x.shape, dtype=torch.float64, generator=generator)
-    grads = _grad(out, [x_mine, weight, bias], upstream, allow_unused=True)
-    expected_grads = _grad(expected, [x_ref, reference.weight, reference.bias], upstream)
+    grads = [x_mine.grad] + [_step_gradient(before, after) for before, after in zip(grads_before, (weight, bias))]
+    expected_grads = torch.autograd.grad(expected, [x_ref, reference.weight, reference.bias], upstream)
     for name, mine, ref in zip(("input", "weight", "bias"), grads, expected_grads):
         expect(mine is not None, f"{what}: no gradient reaches the {name}.")
         scale = max(1.0, ref.abs().max().item())
@@ -87,27 +108,37 @@ def _compare_step(layer, reference, x, generator, what, check_calls=False):
     return out_t
 
 
-def _check_running(layer, reference, what):
+def _check_running(probe, layer, reference, what):
     for name in ("running_mean", "running_var"):
         mine = _tensor_attribute(layer, name)
-        expect(not bool(mine.requires_grad) and mine.grad_fn is None,
+        # A tensor with a grad_fn requires grad: the one flag, read in the probe, covers both.
+        expect(not in_probe(probe, layer, f"{name}.requires_grad"),
                f"{what}: `{name}` is tracked by autograd; update it under torch.no_grad() or from detached tensors.")
         expect(close(real_tensor(mine, name), getattr(reference, name), rtol=1e-5, atol=1e-8),
                f"{what}: `{name}` differs from nn.BatchNorm1d's.")
+
+
+def _is_parameter(layer, name):
+    """getattr(layer, name) is an nn.Parameter (Module.get_parameter says so, in the probe)."""
+    try:
+        layer.get_parameter(name)
+    except StudentAttributeError:
+        return False
+    return True
 
 
 @pytest.mark.grade_cell("hidden_bn_params")
 @pytest.mark.parametrize("channels", [1, 7])
 def test_parameters_and_buffers(submission, channels):
     layer = submission.BatchNorm1d(channels)
-    expect(isinstance(layer, _Module), "BatchNorm1d(...) should create a torch.nn.Module.")
+    expect(is_module(layer), "BatchNorm1d(...) should create a torch.nn.Module.")
     params = dict(layer.named_parameters())
     expect(set(params) == {"weight", "bias"},
            f"BatchNorm1d's parameters should be exactly `weight` (gamma) and `bias` (beta), registered as "
            f"nn.Parameter; found {sorted(params)[:6]}.")
     for name, fill in (("weight", 1.0), ("bias", 0.0)):
         value = params[name]
-        expect(isinstance(value, _Parameter), f"`{name}` should be an nn.Parameter.")
+        expect(_is_parameter(layer, name), f"`{name}` should be an nn.Parameter.")
         expect(tuple(value.shape) == (channels,), f"`{name}` should have shape ({channels},), got {tuple(value.shape)}.")
         expect(close(value.detach(), torch.full((channels,), fill), rtol=0, atol=0),
                f"`{name}` should be initialised to {'ones' if fill else 'zeros'}.")
@@ -122,18 +153,18 @@ def test_parameters_and_buffers(submission, channels):
 
 @pytest.mark.grade_cell("hidden_bn_train")
 @pytest.mark.parametrize("eps,momentum", TRAIN_SETTINGS)
-def test_training_matches_torch(submission, eps, momentum, measure):
+def test_training_matches_torch(probe, submission, eps, momentum, measure):
     for seed in SEEDS:
-        seed_everything(seed)
+        seed_checker_and_probe(probe, seed)
         generator = torch.Generator().manual_seed(seed)
         channels = int(torch.randint(1, 25, (1,), generator=generator))
-        layer, reference = _pair(submission, channels, generator, eps=eps, momentum=momentum)
+        layer, reference = _pair(probe, submission, channels, generator, eps=eps, momentum=momentum)
         layer.train()
         scales = _scales(channels, generator)
         for step in range(3):
             batch = int(torch.randint(3, 65, (1,), generator=generator))
             x = _batch((batch, channels), generator, scales * (1 + step))
-            out = _compare_step(layer, reference, x, generator,
+            out = _compare_step(probe, layer, reference, x, generator,
                                 f"Training mode, seed {seed}, eps={eps}, step {step}, input ({batch}, {channels})",
                                 check_calls=step == 0)
             if step == 0:  # the student's output per channel, with gamma and beta taken out
@@ -144,12 +175,12 @@ def test_training_matches_torch(submission, eps, momentum, measure):
 
 @pytest.mark.grade_cell("hidden_bn_running")
 @pytest.mark.parametrize("momentum", [0.1, 0.5])
-def test_running_statistics(submission, momentum):
+def test_running_statistics(probe, submission, momentum):
     for seed in SEEDS:
-        seed_everything(seed)
+        seed_checker_and_probe(probe, seed)
         generator = torch.Generator().manual_seed(100 + seed)
         channels = int(torch.randint(1, 17, (1,), generator=generator))
-        layer, reference = _pair(submission, channels, generator, momentum=momentum)
+        layer, reference = _pair(probe, submission, channels, generator, momentum=momentum)
         layer.train()
         scales = _scales(channels, generator)
         for step in range(5):
@@ -158,50 +189,51 @@ def test_running_statistics(submission, momentum):
             layer(x.clone().requires_grad_(True))  # with autograd on, as in real training
             with _no_grad():
                 reference(x)
-            _check_running(layer, reference,
+            _check_running(probe, layer, reference,
                            f"Seed {seed}, momentum={momentum}, after training step {step + 1} (batch of {batch})")
 
 
 @pytest.mark.grade_cell("hidden_bn_eval")
 @pytest.mark.parametrize("batch", [1, 9])
-def test_eval_uses_running_statistics(submission, batch):
+def test_eval_uses_running_statistics(probe, submission, batch):
     for seed in SEEDS:
-        seed_everything(seed)
+        seed_checker_and_probe(probe, seed)
         generator = torch.Generator().manual_seed(200 + seed)
         channels = int(torch.randint(2, 17, (1,), generator=generator))
-        layer, reference = _pair(submission, channels, generator)
+        layer, reference = _pair(probe, submission, channels, generator)
         scales = _scales(channels, generator)
         mean = torch.randn(channels, dtype=torch.float64, generator=generator) * scales
         var = scales ** 2 * (0.5 + torch.rand(channels, dtype=torch.float64, generator=generator))
         with _no_grad():
             for name, value in (("running_mean", mean), ("running_var", var)):
-                _tensor_attribute(layer, name).copy_(value)
+                _tensor_attribute(layer, name)  # a tensor, or a clear message
+                _write(probe, layer, name, value)
                 getattr(reference, name).copy_(value)
         layer.eval()
         reference.eval()
         x = _batch((batch, channels), generator, scales)
-        _compare_step(layer, reference, x, generator, f"Evaluation mode, seed {seed}, input ({batch}, {channels})")
+        _compare_step(probe, layer, reference, x, generator, f"Evaluation mode, seed {seed}, input ({batch}, {channels})")
         for name, value in (("running_mean", mean), ("running_var", var)):
             expect(close(real_tensor(_tensor_attribute(layer, name), name), value, rtol=0, atol=0),
                    f"Evaluation mode, seed {seed}: `{name}` changed; evaluation mode must not update it.")
 
 
 @pytest.mark.grade_cell("hidden_bn_3d")
-def test_three_dimensional_input(submission):
+def test_three_dimensional_input(probe, submission):
     for seed in SEEDS:
-        seed_everything(seed)
+        seed_checker_and_probe(probe, seed)
         generator = torch.Generator().manual_seed(300 + seed)
         channels = int(torch.randint(1, 9, (1,), generator=generator))
-        layer, reference = _pair(submission, channels, generator, momentum=0.2)
+        layer, reference = _pair(probe, submission, channels, generator, momentum=0.2)
         scales = _scales(channels, generator)
         layer.train()
         for step in range(3):
             batch, length = (int(v) for v in torch.randint(2, 9, (2,), generator=generator))
             x = _batch((batch, channels, length), generator, scales * (1 + step))
             what = f"(N, C, L) input ({batch}, {channels}, {length}), training mode, seed {seed}, step {step}"
-            _compare_step(layer, reference, x, generator, what)
-            _check_running(layer, reference, what)
+            _compare_step(probe, layer, reference, x, generator, what)
+            _check_running(probe, layer, reference, what)
         layer.eval()
         reference.eval()
         x = _batch((3, channels, 5), generator, scales)
-        _compare_step(layer, reference, x, generator, f"(N, C, L) input (3, {channels}, 5), evaluation mode, seed {seed}")
+        _compare_step(probe, layer, reference, x, generator, f"(N, C, L) input (3, {channels}, 5), evaluation mode, seed {seed}")

@@ -10,15 +10,11 @@
 """
 import pytest
 import torch
-import torch.nn as nn
 
-from nnkit.grading.checks import close, expect, real_tensor, seed_everything
-from ps3_reference import (DROPBLOCK_RATE_CASES, SEEDS, calls_made, dropblock_rate_z, expect_own_code,
-                           full_square_cover)
-
-_Module = nn.Module
-_grad = torch.autograd.grad
-_manual_seed = torch.manual_seed
+from nnkit.grading.checks import close, expect, real_tensor
+from nnkit.grading.remote import is_module, watched
+from ps3_reference import (DROPBLOCK_RATE_CASES, SEEDS, dropblock_rate_z, expect_own_code, forward_backward,
+                           full_square_cover, probe_manual_seed, seed_checker_and_probe)
 
 BLOCK_CASES = [(0.2, 1, (8, 4, 10, 10)), (0.2, 3, (8, 4, 16, 16)), (0.25, 5, (8, 4, 15, 15)),
                (0.3, 7, (4, 4, 20, 13))]
@@ -26,7 +22,7 @@ BLOCK_CASES = [(0.2, 1, (8, 4, 10, 10)), (0.2, 3, (8, 4, 16, 16)), (0.25, 5, (8,
 
 def _layer(submission, drop_prob, block_size, training=True):
     layer = submission.DropBlock2d(drop_prob, block_size)
-    expect(isinstance(layer, _Module), "DropBlock2d(drop_prob, block_size) should create a torch.nn.Module.")
+    expect(is_module(layer), "DropBlock2d(drop_prob, block_size) should create a torch.nn.Module.")
     layer.train(training)
     return layer
 
@@ -39,16 +35,16 @@ def _output(value, x, what):
 
 @pytest.mark.grade_cell("hidden_dropblock_blocks")
 @pytest.mark.parametrize("drop_prob,k,shape", BLOCK_CASES)
-def test_zeros_form_whole_blocks(submission, drop_prob, k, shape):
+def test_zeros_form_whole_blocks(probe, submission, drop_prob, k, shape):
     what = f"DropBlock2d({drop_prob}, {k}) on {shape[2]}x{shape[3]} maps"
     for seed in SEEDS:
-        seed_everything(seed)
+        seed_checker_and_probe(probe, seed)
         layer = _layer(submission, drop_prob, k)
         x = torch.rand(shape, dtype=torch.float64) + 0.5
-        out, names = calls_made(lambda: layer(x))
+        call = watched(layer, x, torch_functions=seed == SEEDS[0])
         if seed == SEEDS[0]:
-            expect_own_code(names, "dropblock", "DropBlock2d")
-        y = _output(out, x, what)
+            expect_own_code(call.torch_functions, "dropblock", "DropBlock2d")
+        y = _output(call.value, x, what)
         zero = y == 0
         expect(bool(zero.any()), f"{what}, seed {seed}: nothing was dropped.")
         covered = full_square_cover(zero, k)
@@ -64,11 +60,12 @@ def test_zeros_form_whole_blocks(submission, drop_prob, k, shape):
 
 @pytest.mark.grade_cell("hidden_dropblock_rate")
 @pytest.mark.parametrize("case", DROPBLOCK_RATE_CASES, ids=lambda c: "p{}_k{}_{}x{}".format(*c))
-def test_drop_rate(submission, case, measure):
+def test_drop_rate(probe, submission, case, measure):
     drop_prob, k, h, w = case
+    manual_seed = probe_manual_seed(probe)
     for seed in SEEDS:
         layer = _layer(submission, drop_prob, k)
-        z, dropped = dropblock_rate_z(lambda x: layer(x), drop_prob, k, h, w, seed)
+        z, dropped = dropblock_rate_z(layer, drop_prob, k, h, w, seed, manual_seed)
         measure(f"dropblock/p={drop_prob:g}/k={k}/{h}x{w}/seed={seed}", {"keep_rate": 1 - dropped, "z": z})
         expect(abs(z) <= 6,
                f"DropBlock2d({drop_prob}, {k}) on {h}x{w} maps, seed {seed}: the fraction of dropped units is "
@@ -78,12 +75,13 @@ def test_drop_rate(submission, case, measure):
 
 @pytest.mark.grade_cell("hidden_dropblock_scale")
 @pytest.mark.parametrize("drop_prob,k", [(0.2, 3), (0.35, 5)])
-def test_rescaling(submission, drop_prob, k):
+def test_rescaling(probe, submission, drop_prob, k):
     for seed in SEEDS:
-        seed_everything(seed)
+        seed_checker_and_probe(probe, seed)
         layer = _layer(submission, drop_prob, k)
         x = (torch.rand(16, 3, 12, 14, dtype=torch.float64) + 0.5).requires_grad_(True)
-        out = layer(x)
+        # the gradient of out.sum(): ones back-propagated
+        out, _, backward_failed = forward_backward(layer, x, torch.ones(x.shape, dtype=torch.float64))
         y = _output(out, x, f"DropBlock2d({drop_prob}, {k})(x)")
         kept = y != 0
         n_kept = int(kept.sum())
@@ -92,8 +90,8 @@ def test_rescaling(submission, drop_prob, k):
         ratio = y / x.detach()
         expect(close(ratio[kept], torch.full((n_kept,), scale, dtype=torch.float64), rtol=1e-6, atol=0),
                f"DropBlock2d({drop_prob}, {k}), seed {seed}: the kept units should be x * mask.numel() / mask.sum().")
-        expect(bool(out.requires_grad), f"DropBlock2d({drop_prob}, {k}): the output does not depend differentiably on x.")
-        (grad,) = _grad(out.sum(), [x], allow_unused=True)
+        expect(backward_failed is None, f"DropBlock2d({drop_prob}, {k}): the output does not depend differentiably on x.")
+        grad = x.grad
         expect(grad is not None, f"DropBlock2d({drop_prob}, {k}): no gradient reaches the input.")
         expect(close(real_tensor(grad, "the gradient"), kept.double() * scale, rtol=1e-6, atol=1e-12),
                f"DropBlock2d({drop_prob}, {k}), seed {seed}: the gradient should be the scale on kept units, 0 on dropped ones.")
@@ -101,10 +99,11 @@ def test_rescaling(submission, drop_prob, k):
 
 @pytest.mark.grade_cell("hidden_dropblock_eval")
 @pytest.mark.parametrize("drop_prob,k,shape", [(0.3, 3, (4, 3, 10, 10)), (0.5, 5, (2, 2, 9, 16))])
-def test_eval_and_zero_rate_are_identity(submission, drop_prob, k, shape):
+def test_eval_and_zero_rate_are_identity(probe, submission, drop_prob, k, shape):
+    manual_seed = probe_manual_seed(probe)  # the generator the student's layer draws from
     x = torch.randn(shape)
     for seed in SEEDS:
-        _manual_seed(seed)
+        manual_seed(seed)
         y = _output(_layer(submission, drop_prob, k, training=False)(x), x, f"DropBlock2d({drop_prob}, {k}) in eval mode")
         expect(close(y, x, rtol=0, atol=0), f"DropBlock2d({drop_prob}, {k}) in evaluation mode changed its input.")
         y = _output(_layer(submission, 0.0, k)(x), x, f"DropBlock2d(0.0, {k}) in training mode")
@@ -113,7 +112,8 @@ def test_eval_and_zero_rate_are_identity(submission, drop_prob, k, shape):
 
 @pytest.mark.grade_cell("hidden_dropblock_eval")
 @pytest.mark.parametrize("shape", [(2, 3, 7, 7), (1, 1, 9, 20), (3, 2, 16, 5)])
-def test_shapes_preserved(submission, shape):
+def test_shapes_preserved(probe, submission, shape):
     torch.manual_seed(0)
+    probe_manual_seed(probe)(0)
     x = torch.rand(shape) + 0.5
     _output(_layer(submission, 0.2, 3)(x), x, f"DropBlock2d(0.2, 3) on input of shape {shape}")

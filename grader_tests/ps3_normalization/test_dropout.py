@@ -6,19 +6,16 @@ scaling, the gradient and the edge cases are checked exactly.
 """
 import pytest
 import torch
-import torch.nn as nn
 
-from nnkit.grading.checks import all_finite, close, expect, real_tensor, seed_everything
-from ps3_reference import DROPOUT_RATES, SEEDS, calls_made, dropout_statistics, expect_own_code, mean_z, zero_share_z
-
-_Module = nn.Module
-_grad = torch.autograd.grad
-_manual_seed = torch.manual_seed
+from nnkit.grading.checks import all_finite, close, expect, real_tensor
+from nnkit.grading.remote import is_module
+from ps3_reference import (DROPOUT_RATES, SEEDS, WatchedLayer, dropout_statistics, expect_own_code, forward_backward,
+                           mean_z, probe_manual_seed, seed_checker_and_probe, zero_share_z)
 
 
 def _layer(submission, p, training=True):
     layer = submission.Dropout(p)
-    expect(isinstance(layer, _Module), "Dropout(p) should create a torch.nn.Module.")
+    expect(is_module(layer), "Dropout(p) should create a torch.nn.Module.")
     layer.train(training)
     return layer
 
@@ -31,12 +28,16 @@ def _output(value, x, what):
 
 @pytest.mark.grade_cell("hidden_dropout_mask")
 @pytest.mark.parametrize("p", DROPOUT_RATES)
-def test_share_of_zeros_and_scale(submission, p, measure):
+def test_share_of_zeros_and_scale(probe, submission, p, measure):
+    manual_seed = probe_manual_seed(probe)
     for seed in SEEDS:
         layer = _layer(submission, p)
-        (x, y, n), names = calls_made(lambda: dropout_statistics(layer, p, seed))
         if seed == SEEDS[0]:
-            expect_own_code(names, "dropout", "Dropout")
+            watched_layer = WatchedLayer(layer)
+            x, y, n = dropout_statistics(watched_layer, p, seed, manual_seed)
+            expect_own_code(watched_layer.torch_functions, "dropout", "Dropout")
+        else:
+            x, y, n = dropout_statistics(layer, p, seed, manual_seed)
         y = _output(y, x, f"Dropout({p})(x)")
         z = zero_share_z(y, p)
         measure(f"dropout/p={p:g}/seed={seed}", {"keep_rate": (y != 0).double().mean(), "z": z})
@@ -51,15 +52,16 @@ def test_share_of_zeros_and_scale(submission, p, measure):
 
 
 @pytest.mark.grade_cell("hidden_dropout_mask")
-def test_fresh_mask_and_global_seed(submission):
+def test_fresh_mask_and_global_seed(probe, submission):
+    manual_seed = probe_manual_seed(probe)  # the generator the student's layer draws from
     layer = _layer(submission, 0.5)
     x = torch.rand(60, 70) + 0.5
-    _manual_seed(7)
+    manual_seed(7)
     first = _output(layer(x), x, "Dropout(0.5)(x)").clone()
     second = _output(layer(x), x, "Dropout(0.5)(x)").clone()
     expect(not close(first, second, rtol=0, atol=0),
            "Two calls of Dropout(0.5) on the same input gave the same mask: draw a new mask on every call.")
-    _manual_seed(7)
+    manual_seed(7)
     again = _output(layer(x), x, "Dropout(0.5)(x)")
     expect(close(first, again, rtol=0, atol=0),
            "After torch.manual_seed(7) the mask was different: draw it with torch's global generator "
@@ -68,16 +70,16 @@ def test_fresh_mask_and_global_seed(submission):
 
 @pytest.mark.grade_cell("hidden_dropout_grad")
 @pytest.mark.parametrize("p", [0.3, 0.6])
-def test_gradient_through_kept_units(submission, p):
+def test_gradient_through_kept_units(probe, submission, p):
     for seed in SEEDS:
-        seed_everything(seed)
+        seed_checker_and_probe(probe, seed)
         layer = _layer(submission, p)
         x = (torch.rand(50, 40, dtype=torch.float64) + 0.5).requires_grad_(True)
-        out = layer(x)
-        y = _output(out, x, f"Dropout({p})(x)")
-        expect(bool(out.requires_grad), f"Dropout({p}): the output does not depend differentiably on the input.")
         upstream = torch.randn(x.shape, dtype=torch.float64)
-        (grad,) = _grad(out, [x], upstream, allow_unused=True)
+        out, _, backward_failed = forward_backward(layer, x, upstream)
+        y = _output(out, x, f"Dropout({p})(x)")
+        expect(backward_failed is None, f"Dropout({p}): the output does not depend differentiably on the input.")
+        grad = x.grad
         expect(grad is not None, f"Dropout({p}): no gradient reaches the input.")
         kept = (y != 0).double()
         expect(close(real_tensor(grad, "the gradient"), upstream * kept / (1 - p), rtol=1e-6, atol=1e-12),
@@ -86,11 +88,12 @@ def test_gradient_through_kept_units(submission, p):
 
 @pytest.mark.grade_cell("hidden_dropout_eval")
 @pytest.mark.parametrize("p", [0.2, 0.5, 0.9])
-def test_eval_is_identity(submission, p):
+def test_eval_is_identity(probe, submission, p):
+    manual_seed = probe_manual_seed(probe)
     layer = _layer(submission, p, training=False)
     x = torch.randn(30, 40)
     for seed in SEEDS:
-        _manual_seed(seed)
+        manual_seed(seed)
         y = _output(layer(x), x, f"Dropout({p}) in evaluation mode")
         expect(close(y, x, rtol=0, atol=0),
                f"Dropout({p}) in evaluation mode changed its input: in eval mode inverted dropout is the identity "
