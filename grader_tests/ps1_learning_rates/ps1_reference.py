@@ -2,9 +2,8 @@
 
 import torch
 import torch.nn.functional as F
-import torch.nn.init as _init
 
-from nnkit.grading.checks import library_calls, seed_everything
+from nnkit.grading.checks import seed_everything
 
 DIVERGE_FACTOR = 2.0
 STUCK_DECREASE = 0.05
@@ -48,14 +47,30 @@ def problem(seed, device, n_samples=1000, n_features=100):
     return model.to(device), x.to(device), y.to(device)
 
 
+# ---------------------------------------------------------------- the student's side (the probe)
+def seed_probe(probe, seed):
+    """Seed the probe's RNGs (Python, NumPy, torch) as `seed_everything(seed)` seeds the checker's:
+    the student's code draws from the probe's own global RNG."""
+    probe.keep(seed_everything)(seed)
+
+
+def linear_layers(model, probe):
+    """The layers of a student's model (a RemoteRef) whose type is exactly torch.nn.Linear, in
+    `model.modules()` order, as RemoteRefs (`layer.weight` reads as a tensor). Exact, as
+    `type(m) is torch.nn.Linear` was: a subclass or a class of the student's own named Linear is not one."""
+    identity, type_of = probe.keep(id), probe.keep(type)   # run in the probe, where the classes live
+    linear = identity(torch.nn.Linear)
+    return [m for m in model.modules() if m.type_name == "Linear" and identity(type_of(m)) == linear]
+
+
 # ---------------------------------------------------------------- "implement it yourself"
-# torch.nn.init's own He and Glorot initialisers. They do not dispatch through __torch_function__,
-# so their calls are seen with a profile hook, by code object (captured before student code loads:
-# however a submission reaches these functions, the same code runs).
-LIBRARY_INITIALISERS = {f.__code__: f"torch.nn.init.{f.__name__}" for f in (
-    _init.kaiming_normal_, _init.kaiming_uniform_, _init.xavier_normal_, _init.xavier_uniform_)}
+# torch.nn.init's own He and Glorot initialisers: the probe reports which of torch.nn.init's functions
+# ran during a watched call (`nnkit.grading.remote.watched(..., library=True)`), seen by a profile hook
+# installed before the student's code loaded (however a submission reaches them, the same code runs).
+LIBRARY_INITIALISERS = tuple(f"torch.nn.init.{name}" for name in (
+    "kaiming_normal_", "kaiming_uniform_", "xavier_normal_", "xavier_uniform_"))
 
 
-def library_initialisers_called(fn):
-    """(fn(), sorted names of the LIBRARY_INITIALISERS that ran during fn())."""
-    return library_calls(fn, LIBRARY_INITIALISERS)
+def library_initialisers(call):
+    """Sorted names of the LIBRARY_INITIALISERS that ran during a watched call."""
+    return sorted(name for name in call.library if name in LIBRARY_INITIALISERS)

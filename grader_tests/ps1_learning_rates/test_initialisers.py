@@ -11,13 +11,13 @@ import pytest
 import torch
 
 from nnkit.grading.checks import expect, identical, real_tensor
-from ps1_reference import library_initialisers_called
+from nnkit.grading.remote import watched
+from ps1_reference import library_initialisers, seed_probe
 
 KINDS = [pytest.param("he", marks=pytest.mark.grade_cell("hidden_he")),
          pytest.param("glorot", marks=pytest.mark.grade_cell("hidden_glorot"))]
 SHAPES = {"Linear(2000→20)": (20, 2000), "Linear(20→2000)": (2000, 20), "Conv2d(16→8, 5×5)": (8, 16, 5, 5)}
 _erf = math.erf
-_manual_seed = torch.manual_seed
 
 
 def _fans(shape):
@@ -30,22 +30,32 @@ def _expected_std(kind, shape):
     return math.sqrt(2.0 / fan_in) if kind == "he" else math.sqrt(2.0 / (fan_in + fan_out))
 
 
-def _initialise(submission, kind, shape, generator=None):
-    init = submission.he_normal_ if kind == "he" else submission.glorot_normal_
+def _initialise_watched(submission, probe, kind, shape, generator=None, library=False):
+    """(the values the student's initialiser wrote into a tensor of 7s, the watched call: with
+    `library`, `call.library` names PyTorch's own initialisers that ran in it)."""
+    name = "he_normal_" if kind == "he" else "glorot_normal_"
+    init = getattr(submission, name)
     tensor = torch.full(shape, 7.0)
-    pointer = tensor.data_ptr()
-    returned = init(tensor, generator=generator)
-    name = f"{init.__name__ if hasattr(init, '__name__') else kind}"
-    expect(returned is tensor, f"{name} should return the tensor it was given (it works in place).")
-    expect(tensor.data_ptr() == pointer, f"{name} should fill the tensor in place, not replace its storage.")
-    return real_tensor(tensor, name)
+    call = watched(init, tensor, generator=generator, library=library)
+    expect(call.value is tensor, f"{name} should return the tensor it was given (it works in place).")
+    # The tensor above was a copy in the probe, whose values came back into ours: whether the call
+    # swapped its storage shows only on a tensor that stays in the probe.
+    kept = probe.keep(torch.full(shape, 7.0))
+    pointer = kept.data_ptr()
+    init(kept, generator=generator)
+    expect(kept.data_ptr() == pointer, f"{name} should fill the tensor in place, not replace its storage.")
+    return real_tensor(tensor, name), call
+
+
+def _initialise(submission, probe, kind, shape, generator=None):
+    return _initialise_watched(submission, probe, kind, shape, generator)[0]
 
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("layer", list(SHAPES))
-def test_spread_matches_formula(submission, kind, layer):
+def test_spread_matches_formula(submission, probe, kind, layer):
     shape = SHAPES[layer]
-    values = _initialise(submission, kind, shape, torch.Generator().manual_seed(0)).double().flatten()
+    values = _initialise(submission, probe, kind, shape, torch.Generator().manual_seed(0)).double().flatten()
     n, sigma = values.numel(), _expected_std(kind, shape)
     mean, std = values.mean().item(), values.std().item()
     label = "He" if kind == "he" else "Glorot"
@@ -63,21 +73,21 @@ def test_spread_matches_formula(submission, kind, layer):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_generator_is_used(submission, kind):
+def test_generator_is_used(submission, probe, kind):
     # The global RNG is set to two different states, so that weights drawn from it (and not
     # from `generator`) differ whatever state the previous test left behind.
-    _manual_seed(123)
-    a = _initialise(submission, kind, (30, 40), torch.Generator().manual_seed(1)).clone()
-    _manual_seed(999)
-    b = _initialise(submission, kind, (30, 40), torch.Generator().manual_seed(1))
+    seed_probe(probe, 123)
+    a = _initialise(submission, probe, kind, (30, 40), torch.Generator().manual_seed(1)).clone()
+    seed_probe(probe, 999)
+    b = _initialise(submission, probe, kind, (30, 40), torch.Generator().manual_seed(1))
     expect(identical(a, b), "The same generator seed gave different weights: pass `generator` to the random call.")
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_drawn_by_hand(submission, kind):
+def test_drawn_by_hand(submission, probe, kind):
     """The notebook's "implement it yourself" rule: no torch.nn.init kaiming_* / xavier_*."""
-    _, used = library_initialisers_called(
-        lambda: _initialise(submission, kind, (30, 40), torch.Generator().manual_seed(0)))
+    _, call = _initialise_watched(submission, probe, kind, (30, 40), torch.Generator().manual_seed(0), library=True)
+    used = library_initialisers(call)
     label = "he_normal_" if kind == "he" else "glorot_normal_"
     expect(not used, f"{label} calls PyTorch's own {', '.join(used)}: draw the numbers yourself "
                      "(for example with tensor.normal_), as the notebook asks.")

@@ -3,37 +3,35 @@ import pytest
 import torch
 
 from nnkit.grading.checks import close, expect, real_tensor, seed_everything
-from ps1_reference import reference_dataset
+from nnkit.grading.remote import is_module
+from ps1_reference import linear_layers, reference_dataset, seed_probe
 
 _sigmoid, _linear = torch.sigmoid, torch.nn.functional.linear
 
 
-def _linears(model):
-    return [m for m in model.modules() if type(m) is torch.nn.Linear]
-
-
 @pytest.mark.grade_cell("hidden_model")
-def test_model_layers(submission):
+def test_model_layers(submission, probe):
     model = submission.Model()
-    expect(isinstance(model, torch.nn.Module), "Model() should be a torch.nn.Module.")
-    shapes = [tuple(layer.weight.shape) for layer in _linears(model)]
+    expect(is_module(model), "Model() should be a torch.nn.Module.")
+    shapes = [tuple(layer.weight.shape) for layer in linear_layers(model, probe)]
     expect(shapes == [(50, 100), (20, 50), (1, 20)],
            f"Model should have Linear layers 100→50→20→1; found weight shapes {shapes}.")
 
 
 @pytest.mark.grade_cell("hidden_model")
 @pytest.mark.parametrize("batch", [1, 7, 64])
-def test_model_forward_is_sigmoid_mlp(submission, batch, device):
+def test_model_forward_is_sigmoid_mlp(submission, probe, batch, device):
     seed_everything(batch)
+    seed_probe(probe, batch)
     model = submission.Model().to(device)
-    layers = _linears(model)
+    layers = linear_layers(model, probe)
     expect(len(layers) == 3, f"Model should have exactly 3 Linear layers, found {len(layers)}.")
     x = torch.randn(batch, 100, device=device)
     out = real_tensor(model(x), "Model()(x)")
     expect(tuple(out.shape) == (batch, 1), f"Model()(x) for x of shape ({batch}, 100) should have shape ({batch}, 1), got {tuple(out.shape)}.")
     h = x
-    for i, layer in enumerate(layers):
-        h = _linear(h, layer.weight, layer.bias)
+    for i, (weight, bias) in enumerate((layer.weight, layer.bias) for layer in layers):
+        h = _linear(h, weight, bias)
         if i < 2:
             h = _sigmoid(h)
     expect(close(out, h.detach(), rtol=1e-5, atol=1e-6),
@@ -58,9 +56,9 @@ def test_dataset_targets_per_sample(submission, n_samples, n_features):
 
 
 @pytest.mark.grade_cell("hidden_dataset")
-def test_dataset_uses_generator_and_standard_normal(submission):
+def test_dataset_uses_generator_and_standard_normal(submission, probe):
     x1, _ = submission.create_dataset(4000, 50, generator=torch.Generator().manual_seed(3))
-    torch.manual_seed(12345)  # the global RNG must not matter when a generator is passed
+    seed_probe(probe, 12345)  # the global RNG must not matter when a generator is passed
     x2, _ = submission.create_dataset(4000, 50, generator=torch.Generator().manual_seed(3))
     x1, x2 = real_tensor(x1, "x"), real_tensor(x2, "x")
     expect(close(x1, x2, rtol=0, atol=0), "create_dataset ignores its `generator`: the same generator seed gave different x.")
