@@ -162,16 +162,8 @@ RERUN = ["ok_*", "gradebook_forgery"]  # student globs graded a second time
 
 # Mechanism gaps this suite found: (check, attack) -> why it fails today. Each is a strict xfail,
 # so the test starts failing (XPASS) the day the gap is closed, and the mark must then go.
-IN_PROCESS = ("the graders import the student's module into their own pytest process (pytest_plugin.py `submission` "
-              "fixture, notebook.load_module), so student code can rewrite that process: ")
-KNOWN_GAPS: dict[tuple[str, str], str] = {
-    ("gains", "forge_report"): IN_PROCESS + "an atexit hook rewrites --grader-report after pytest_sessionfinish; "
-                                            "runner.run_graders trusts report.json: a wrong train scores 16/16",
-    ("gains", "patch_grader_helpers"): IN_PROCESS + "replacing nnkit.grading.checks.expect.__code__ turns every check "
-                                                    "into a no-op: a wrong train scores 16/16",
-}
-for _name in ("forge_report", "patch_grader_helpers"):
-    KNOWN_GAPS["honest part", _name] = KNOWN_GAPS["feedback", _name] = KNOWN_GAPS["gains", _name]
+# None open: `forge_report` and `patch_grader_helpers` were closed by the probe/checker split (issue 9).
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 
 def cases(check: str, names=None):

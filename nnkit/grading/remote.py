@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import select
 import signal
 import subprocess
@@ -176,6 +177,7 @@ class Probe:
         try:
             return wire.loads_plain(self._read(fd, size, deadline))
         except wire.WireRefused as refused:
+            self.stop()   # a probe that broke the protocol is not asked again: the next check gets a fresh one
             raise ProbeRefused(f"The graders refused your code's answer: {refused}.") from None
 
     def _read(self, fd: int, size: int, deadline: float) -> bytes:
@@ -204,7 +206,8 @@ class Probe:
         if self.process is None:
             self.start()
         self._requests += 1
-        number = self._requests
+        # A fresh random number per request: frames the student's code wrote ahead of time never match.
+        number = secrets.randbits(63)
         try:
             wire.write_frame(self.process.stdin.fileno(), wire.dumps_request(number, message))
         except (BrokenPipeError, OSError):
@@ -237,6 +240,7 @@ class Probe:
             value = wire.decode(reply.get("value"), lambda r: RemoteRef(self, generation, r), self.device)
             changes = wire.decode(reply.get("writeback", []), lambda r: None, self.device)
         except wire.WireRefused as refused:
+            self.stop()
             raise ProbeRefused(f"The graders refused your code's answer: {refused}.") from None
         return value, changes, reply
 

@@ -125,8 +125,8 @@ def run_job(job: GradingJob) -> "GraderRun":
     status = (Status.CRASHED if probe.get("crashes") or left_out else
               Status.TIMED_OUT if probe.get("timeouts") or any(t["message"].startswith("Timed out") for t in tests)
               else Status.GRADED)
-    notes = [f"{origin[0].upper()}{origin[1:]} crashed or hung the grading process ({how}), so the graders "
-             "ran without it." for origin, how in left_out.items()]
+    notes = [f"{origin[0].upper()}{origin[1:]} {'hung' if 'time limit' in str(how) else 'crashed'} the grading "
+             f"process ({how}), so the graders ran without it." for origin, how in left_out.items()]
     return GraderRun(cells, status, tail, seconds, payload.get("device", "?"), notes,
                      _checked(payload.get("measurements") or {}))
 

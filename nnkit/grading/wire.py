@@ -26,6 +26,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import re
 import struct
 import types
 from collections import OrderedDict
@@ -134,8 +135,10 @@ def loads_plain(payload: bytes):
     try:
         return torch.load(io.BytesIO(payload), weights_only=True, map_location="cpu")
     except Exception as problem:  # UnpicklingError, RuntimeError, EOFError ... whatever the bytes provoke
-        first = str(problem).strip().splitlines()[0][:200] if str(problem).strip() else type(problem).__name__
-        raise WireRefused(f"your code sent back something that is not plain data ({first})") from None
+        text = str(problem)
+        found = re.search(r"WeightsUnpickler error: ([^\n]*)", text)
+        why = (found.group(1) if found else text.strip().splitlines()[-1] if text.strip() else type(problem).__name__)
+        raise WireRefused(f"your code sent back something that is not plain data ({why[:200]})") from None
 
 
 _PICKLE_MODULE = types.SimpleNamespace(Pickler=_PortablePickler, Unpickler=pickle.Unpickler, __name__="pickle")
