@@ -3,9 +3,8 @@ import math
 
 import torch
 import torch.nn.functional as F
-import torch.optim.lr_scheduler as _lr_scheduler
 
-from nnkit.grading.checks import library_calls, seed_everything
+from nnkit.grading.checks import seed_everything
 
 RADIUS = 5.0
 SEEDS = range(5)
@@ -150,29 +149,59 @@ def is_overfitting(val_losses, window=10, tolerance=0.05):
 
 def run(dataset, seed, *, hidden=(4, 2), activation="tanh", lr=0.03, steps=1000, noise=0.0, n_samples=500,
         train_fraction=0.5, batch_size=10, optimizer="sgd", device="cpu", fit_fn=None, mlp_fn=None,
-        data_fn=None, split_fn=None, **fit_kw):
-    """One seeded Playground run: data, split, model and training, all from `seed`."""
+        data_fn=None, split_fn=None, seed_fn=seed_everything, **fit_kw):
+    """One seeded Playground run: data, split, model and training, all from `seed`. `seed_fn(seed)`
+    seeds the global RNGs that `mlp_fn` and `fit_fn` draw from (the probe's, for a student's)."""
     fit_fn, mlp_fn = fit_fn or fit, mlp_fn or make_mlp
     data_fn, split_fn = data_fn or DATASETS[dataset], split_fn or train_test_split
     g = torch.Generator().manual_seed(seed)
     x, y = data_fn(n_samples, noise, generator=g)
     data = [t.to(device) for t in split_fn(x, y, train_fraction, generator=g)]
-    seed_everything(seed)
+    seed_fn(seed)
     model = mlp_fn(hidden, activation).to(device)
     history = fit_fn(model, data, lr, steps, batch_size=batch_size, optimizer=optimizer, generator=g, **fit_kw)
     return model, data, history
 
 
+# ---------------------------------------------------------------- the student's side (the probe)
+def seed_probe(probe, seed):
+    """Seed the probe's RNGs (Python, NumPy, torch) as `seed_everything(seed)` seeds the checker's:
+    the student's code draws from the probe's own global RNG."""
+    probe.keep(seed_everything)(seed)
+
+
+def seed_both(probe):
+    """`seed_fn` for a run with the student's model and trainer: the checker's RNGs and the probe's."""
+    def seed_fn(seed):
+        seed_everything(seed)
+        seed_probe(probe, seed)
+    return seed_fn
+
+
+def linear_layers(model, probe):
+    """The layers of a student's model (a RemoteRef) whose type is exactly torch.nn.Linear, in
+    `model.modules()` order, as RemoteRefs (`layer.weight` reads as a tensor). Exact, as
+    `type(m) is torch.nn.Linear` was: a subclass or a class of the student's own named Linear is not one."""
+    identity, type_of = probe.keep(id), probe.keep(type)   # run in the probe, where the classes live
+    linear = identity(torch.nn.Linear)
+    return [m for m in model.modules() if m.type_name == "Linear" and identity(type_of(m)) == linear]
+
+
+def as_schedule(lr, steps):
+    """A function of the step that can travel to the probe (a grader's own function cannot): the
+    table of lr(k), looked up by k. It covers twice the run, so a trainer that asks one step
+    ahead gets the rate it asked for, as it would from `lr` itself."""
+    return tuple(lr(k) for k in range(2 * steps + 2)).__getitem__
 
 
 # ---------------------------------------------------------------- "implement it yourself"
 # step_decay_lr is the rate torch.optim.lr_scheduler's schedulers compute: one that builds a scheduler
-# has not computed it. Every scheduler runs LRScheduler.__init__; a profile hook sees that code run
-# however the submission reached the class (captured before student code loads).
-_SCHEDULER_INIT = {_lr_scheduler.LRScheduler.__init__.__code__}
+# has not computed it. Every scheduler runs LRScheduler.__init__: the probe reports that code running in
+# a watched call (`nnkit.grading.remote.watched(..., library=True)`) as this name, seen by a profile hook
+# installed before the student's code loaded, however the submission reached the class.
+LIBRARY_SCHEDULERS = ("torch.optim.lr_scheduler",)
 
 
-def scheduler_created(fn):
-    """(fn(), True when fn() created a torch.optim.lr_scheduler scheduler)."""
-    result, used = library_calls(fn, {code: "torch.optim.lr_scheduler" for code in _SCHEDULER_INIT})
-    return result, bool(used)
+def scheduler_created(call):
+    """True when a scheduler of LIBRARY_SCHEDULERS was created during a watched call."""
+    return any(name in LIBRARY_SCHEDULERS for name in call.library)

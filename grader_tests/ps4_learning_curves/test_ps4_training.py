@@ -13,8 +13,9 @@ import torch
 
 from claims import CIRCLE_LINEAR, CIRCLE_RELU, SPIRAL_OVERFIT, rise_ratio
 from nnkit.grading.checks import close, expect, real_float, real_tensor, seed_everything
-from ps4_reference import (accuracy, circle_data, fit, make_mlp, run,
-                           scheduler_created, spiral_data, step_decay_lr, train_test_split)
+from nnkit.grading.remote import is_module, watched
+from ps4_reference import (accuracy, as_schedule, circle_data, fit, linear_layers, make_mlp, run, scheduler_created,
+                           seed_both, seed_probe, spiral_data, step_decay_lr, train_test_split)
 
 _tanh, _relu, _sigmoid, _linear = torch.tanh, torch.relu, torch.sigmoid, torch.nn.functional.linear
 _MultiStepLR, _SGD = torch.optim.lr_scheduler.MultiStepLR, torch.optim.SGD
@@ -22,19 +23,17 @@ ACT = {"tanh": _tanh, "relu": _relu, "sigmoid": _sigmoid}
 BEHAVIOUR_SEEDS = range(3)
 
 
-def _linears(model):
-    return [m for m in model.modules() if type(m) is torch.nn.Linear]
-
-
 # ---------------------------------------------------------------- make_mlp
 @pytest.mark.grade_cell("hidden_mlp")
 @pytest.mark.parametrize("hidden,activation", [((4, 2), "tanh"), ((6, 6, 6, 6), "relu"), ((3,), "sigmoid"),
                                                ((), "tanh"), ((2,) * 6, "relu")])
-def test_mlp_structure_and_forward(submission, hidden, activation):
+def test_mlp_structure_and_forward(submission, probe, hidden, activation):
     seed_everything(3)
+    seed_probe(probe, 3)
     model = submission.make_mlp(hidden, activation)
-    expect(isinstance(model, torch.nn.Module), "make_mlp should return a torch.nn.Module.")
-    shapes = [tuple(m.weight.shape) for m in _linears(model)]
+    expect(is_module(model), "make_mlp should return a torch.nn.Module.")
+    layers = [(m.weight, m.bias) for m in linear_layers(model, probe)]
+    shapes = [tuple(weight.shape) for weight, _ in layers]
     widths = (2, *hidden, 1)
     wanted = [(widths[i + 1], widths[i]) for i in range(len(widths) - 1)]
     expect(shapes == wanted, f"make_mlp({hidden}, '{activation}'): expected Linear weights of shapes {wanted} "
@@ -43,9 +42,8 @@ def test_mlp_structure_and_forward(submission, hidden, activation):
     out = real_tensor(model(x), "make_mlp(...)(x)")
     expect(tuple(out.shape) == (33, 1), f"make_mlp(...)(x) for x of shape (33, 2) should have shape (33, 1), got {tuple(out.shape)}.")
     h = x
-    layers = _linears(model)
-    for i, layer in enumerate(layers):
-        h = _linear(h, layer.weight, layer.bias)
+    for i, (weight, bias) in enumerate(layers):
+        h = _linear(h, weight, bias)
         if i < len(layers) - 1:
             h = ACT[activation](h)
     expect(close(out, h.detach(), rtol=1e-5, atol=1e-6),
@@ -54,13 +52,13 @@ def test_mlp_structure_and_forward(submission, hidden, activation):
 
 
 @pytest.mark.grade_cell("hidden_mlp")
-def test_mlp_uses_default_initialisation_in_order(submission):
-    seed_everything(11)
+def test_mlp_uses_default_initialisation_in_order(submission, probe):
+    seed_probe(probe, 11)
     mine = submission.make_mlp((4, 2), "tanh")
     seed_everything(11)
     ref = make_mlp((4, 2), "tanh")
-    got = [p.detach() for layer in _linears(mine) for p in (layer.weight, layer.bias)]
-    want = [p.detach() for layer in _linears(ref) for p in (layer.weight, layer.bias)]
+    got = [p.detach() for layer in linear_layers(mine, probe) for p in (layer.weight, layer.bias)]
+    want = [p.detach() for layer in ref.modules() if type(layer) is torch.nn.Linear for p in (layer.weight, layer.bias)]
     expect(len(got) == len(want) and all(close(a, b, rtol=0, atol=0) for a, b in zip(got, want)),
            "make_mlp should create its torch.nn.Linear layers from input to output with PyTorch's default "
            "initialisation (so a seeded run is reproducible).")
@@ -92,13 +90,16 @@ def _history(value, steps, what):
     return out
 
 
-def _compare(submission, seed, steps, what, dropout=False, **kw):
+def _compare(submission, probe, seed, steps, what, *, lr, dropout=False, **kw):
+    """The student's fit against the reference from the same weights, generator and global seed
+    (the probe's, where the student's dropout draws). `lr` may be a function of the step."""
     model, data = _problem(seed, dropout=dropout)
     mine = copy.deepcopy(model)
+    lr = as_schedule(lr, steps) if callable(lr) else lr
     seed_everything(100 + seed)
-    expected = fit(model, data, steps=steps, generator=torch.Generator().manual_seed(seed), **kw)
-    seed_everything(100 + seed)
-    got = _history(submission.fit(mine, data, steps=steps, generator=torch.Generator().manual_seed(seed), **kw),
+    expected = fit(model, data, lr=lr, steps=steps, generator=torch.Generator().manual_seed(seed), **kw)
+    seed_probe(probe, 100 + seed)
+    got = _history(submission.fit(mine, data, lr=lr, steps=steps, generator=torch.Generator().manual_seed(seed), **kw),
                    steps, "fit")
     for key in ("train_loss", "test_loss"):
         e0, g0 = expected[key][0], got[key][0]
@@ -114,32 +115,32 @@ def _compare(submission, seed, steps, what, dropout=False, **kw):
 
 @pytest.mark.grade_cell("hidden_fit")
 @pytest.mark.parametrize("optimizer,lr,batch", [("sgd", 0.1, 10), ("sgd", 0.5, 7), ("adam", 0.01, 10)])
-def test_fit_matches_specified_trainer(submission, optimizer, lr, batch):
+def test_fit_matches_specified_trainer(submission, probe, optimizer, lr, batch):
     for seed in (0, 1):
-        model, mine = _compare(submission, seed, 40, f"fit(optimizer='{optimizer}', lr={lr}, batch_size={batch})",
+        model, mine = _compare(submission, probe, seed, 40, f"fit(optimizer='{optimizer}', lr={lr}, batch_size={batch})",
                                lr=lr, optimizer=optimizer, batch_size=batch)
         expect(all(close(a.detach(), b.detach(), rtol=1e-4, atol=1e-5) for a, b in zip(model.parameters(), mine.parameters())),
                f"fit(optimizer='{optimizer}') should train the model it is given, in place.")
 
 
 @pytest.mark.grade_cell("hidden_fit")
-def test_fit_evaluates_in_eval_mode_and_trains_in_train_mode(submission):
-    _compare(submission, 2, 30, "fit on a model with dropout", dropout=True, lr=0.1)
+def test_fit_evaluates_in_eval_mode_and_trains_in_train_mode(submission, probe):
+    _compare(submission, probe, 2, 30, "fit on a model with dropout", dropout=True, lr=0.1)
 
 
 @pytest.mark.grade_cell("hidden_fit_schedules")
-def test_fit_with_a_learning_rate_function(submission):
+def test_fit_with_a_learning_rate_function(submission, probe):
     def schedule(k):
         return step_decay_lr(0.5, k, (10, 25), 0.1)
-    _compare(submission, 3, 40, "fit with lr given as a function of the step", lr=schedule)
-    _compare(submission, 4, 30, "fit(optimizer='adam') with lr given as a function", optimizer="adam",
+    _compare(submission, probe, 3, 40, "fit with lr given as a function of the step", lr=schedule)
+    _compare(submission, probe, 4, 30, "fit(optimizer='adam') with lr given as a function", optimizer="adam",
              lr=lambda k: 0.01 / (1 + k))
 
 
 @pytest.mark.grade_cell("hidden_fit_schedules")
 @pytest.mark.parametrize("switch_at", [1, 15])
-def test_fit_switches_from_adam_to_sgd(submission, switch_at):
-    _compare(submission, 5, 30, f"fit(optimizer='adam', switch_at={switch_at}, switch_lr=0.3)", optimizer="adam",
+def test_fit_switches_from_adam_to_sgd(submission, probe, switch_at):
+    _compare(submission, probe, 5, 30, f"fit(optimizer='adam', switch_at={switch_at}, switch_lr=0.3)", optimizer="adam",
              lr=0.01, switch_at=switch_at, switch_lr=0.3)
 
 
@@ -163,7 +164,7 @@ def test_step_decay_matches_multisteplr(submission, base_lr, milestones, gamma):
 @pytest.mark.grade_cell("hidden_step_decay")
 def test_step_decay_computed_by_hand(submission):
     """The notebook's "implement it yourself" rule: the formula, not a torch.optim.lr_scheduler."""
-    _, created = scheduler_created(lambda: [submission.step_decay_lr(0.1, k, [3, 6]) for k in range(8)])
+    created = any(scheduler_created(watched(submission.step_decay_lr, 0.1, k, [3, 6], library=True)) for k in range(8))
     expect(not created, "step_decay_lr creates one of PyTorch's own torch.optim.lr_scheduler schedulers: compute "
                         "the rate from the formula yourself, as the notebook asks.")
 
@@ -233,20 +234,21 @@ def test_is_overfitting_on_real_runs(submission):
 
 
 # ---------------------------------------------------------------- behaviour with the student's model + trainer
-def _student_run(submission, dataset, seed, protocol):
-    model, data, history = run(dataset, seed, fit_fn=submission.fit, mlp_fn=submission.make_mlp, **protocol)
+def _student_run(submission, probe, dataset, seed, protocol):
+    model, data, history = run(dataset, seed, fit_fn=submission.fit, mlp_fn=submission.make_mlp,
+                               seed_fn=seed_both(probe), **protocol)
     return model, data, _history(history, protocol["steps"], "fit")
 
 
 @pytest.mark.grade_cell("hidden_circle_runs")
-def test_circle_linear_versus_hidden_layers(submission, measure):
+def test_circle_linear_versus_hidden_layers(submission, probe, measure):
     for seed in BEHAVIOUR_SEEDS:
-        model, data, history = _student_run(submission, "circle", seed, CIRCLE_LINEAR)
+        model, data, history = _student_run(submission, probe, "circle", seed, CIRCLE_LINEAR)
         acc = accuracy(model, data[2], data[3])
         measure(f"playground/circle_linear/seed={seed}", {"test_accuracy": acc, **{k: v[::10] for k, v in history.items()}})
         expect(acc <= 0.75, f"make_mlp(hidden=()) reached {acc:.0%} test accuracy on the circle (seed {seed}); "
                "a model with no hidden layer is linear and cannot.")
-        model, data, history = _student_run(submission, "circle", seed, CIRCLE_RELU)
+        model, data, history = _student_run(submission, probe, "circle", seed, CIRCLE_RELU)
         acc = accuracy(model, data[2], data[3])
         measure(f"playground/circle_relu/seed={seed}", {"test_accuracy": acc, **{k: v[::10] for k, v in history.items()}})
         expect(acc >= 0.9, f"your 4-2 ReLU net trained by your fit (lr 0.03, 2000 steps) reached only {acc:.0%} "
@@ -254,9 +256,9 @@ def test_circle_linear_versus_hidden_layers(submission, measure):
 
 
 @pytest.mark.grade_cell("hidden_spiral_overfit")
-def test_noisy_spiral_overfits(submission, measure):
+def test_noisy_spiral_overfits(submission, probe, measure):
     for seed in BEHAVIOUR_SEEDS:
-        _, _, history = _student_run(submission, "spiral", seed, SPIRAL_OVERFIT)
+        _, _, history = _student_run(submission, probe, "spiral", seed, SPIRAL_OVERFIT)
         measure(f"playground/spiral_overfit/seed={seed}", {k: v[::10] for k, v in history.items()})
         gap = history["test_loss"][-1] - history["train_loss"][-1]
         # Thresholds as in claims.py: over 10 seeds the smallest gap is 0.48 and the smallest rise 1.10.
