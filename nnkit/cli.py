@@ -23,7 +23,7 @@ from nnkit.threads import GRADING_THREADS, use_grading_threads
 
 
 def _course(args) -> Course:
-    return Course(Path(args.course).resolve()) if args.course else Course.containing(Path.cwd())
+    return Course.from_nbgrader(root=args.course or Path.cwd())
 
 
 def _assignments(course: Course, args) -> list[str]:

@@ -24,6 +24,20 @@ class Course:
     root: Path
 
     @classmethod
+    def from_nbgrader(cls, config=None, root: str | Path | None = None) -> "Course":
+        """The course nbgrader works on: `CourseDirectory.root` from its configuration
+        (``c.CourseDirectory.root`` in nbgrader_config.py, else the folder nbgrader runs in),
+        or `root` when given. The one way the kit's nbgrader steps and commands find the course."""
+        from nbgrader.coursedir import CourseDirectory
+
+        coursedir = CourseDirectory(config=config) if config is not None else CourseDirectory()
+        folder = Path(root if root is not None else coursedir.root).resolve()
+        if not (folder / "nbgrader_config.py").is_file() or not (folder / "grader_tests").is_dir():
+            raise CourseProblem(f"{folder} is not a course folder (it needs nbgrader_config.py and grader_tests/): "
+                                "run nbgrader and nnkit in the course folder, set c.CourseDirectory.root, or pass --course.")
+        return cls(folder)
+
+    @classmethod
     def containing(cls, *starts: Path) -> "Course":
         """The nearest folder above any of `starts` that holds `nbgrader_config.py` and `grader_tests/`."""
         for start in starts:

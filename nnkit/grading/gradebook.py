@@ -2,7 +2,6 @@
 have touched, and export each submission's grading status beside its score."""
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 

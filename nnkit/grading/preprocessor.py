@@ -51,22 +51,15 @@ class RunHiddenGraders(NbGraderPreprocessor):
     timeout = Float(900, help="Seconds before the whole grader run for one notebook is stopped").tag(config=True)
     per_test_timeout = Integer(300, help="Seconds one grader test may take").tag(config=True)
     device = Unicode("auto", help="auto (CUDA when available), cpu or cuda").tag(config=True)
-    course_root = Unicode("", help="Course folder; default: the folder above the notebook "
-                                   "holding nbgrader_config.py and grader_tests/").tag(config=True)
-    sandbox = Bool(True, help="Run the graders under nnkit.sandbox when it is available").tag(config=True)
-
-    def _course(self, resources) -> Course:
-        if self.course_root:
-            return Course(Path(self.course_root))
-        start = Path(resources.get("metadata", {}).get("path") or ".")
-        return Course.containing(start, Path.cwd())
+    sandbox = Bool(True, help="Run the student's code (the probe) under nnkit.sandbox when it is available"
+                   ).tag(config=True)
 
     def preprocess(self, nb, resources):
         cells = hidden_grader_cells(nb)
         if not cells:
             return nb, resources
         info = resources["nbgrader"]
-        course = self._course(resources)
+        course = Course.from_nbgrader(self.config)
         folder = resources.get("metadata", {}).get("path")
         if folder:
             for name in remove_planted_files(Path(folder)):

@@ -17,10 +17,8 @@ The student's own free cells (answers, experiments) are kept in their order.
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 from nbgrader.preprocessors import ClearSolutions, NbGraderPreprocessor
-from traitlets import Unicode
 
 from nnkit.grading.course import Course
 from nnkit.grading.notebook import grade_id, is_solution, nbgrader_meta, read_notebook
@@ -97,12 +95,9 @@ def repair(nb, source_nb, log=None):
 class RepairCells(NbGraderPreprocessor):
     """Restore deleted, duplicated or retagged nbgrader cells from the source notebook."""
 
-    course_root = Unicode("", help="Course folder; default: found above the notebook").tag(config=True)
-
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
-        start = Path(self.course_root or resources.get("metadata", {}).get("path") or ".")
-        course = Course(start) if self.course_root else Course.containing(start, Path.cwd())
+        course = Course.from_nbgrader(self.config)
         source = read_notebook(course.source_notebook(info["assignment"]))
         resources.setdefault("nnkit", {})["repairs"] = repair(nb, source, self.log)
         return nb, resources

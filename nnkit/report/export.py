@@ -72,7 +72,7 @@ class LmsCsvExport(ExportPlugin):
 
     def export(self, gradebook) -> None:
         coursedir = self.parent.coursedir
-        course = Course(Path(coursedir.root))
+        course = Course.from_nbgrader(root=coursedir.root)
         names = [a.name for a in gradebook.assignments if (course.root / "source" / a.name).is_dir()]
         if self.assignment:
             names = [n for n in names if n in self.assignment]

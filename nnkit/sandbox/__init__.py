@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-__all__ = ["Limits", "bwrap_available", "sandbox_argv", "grader_wrapper", "install_kernelspec", "ensure_kernelspec", "KERNEL_NAME"]
+__all__ = ["Limits", "bwrap_available", "sandbox_argv", "install_kernelspec", "ensure_kernelspec", "KERNEL_NAME"]
 
 KERNEL_NAME = "nnkit-sandbox"
 BWRAP = shutil.which("bwrap") or "/usr/bin/bwrap"
@@ -146,21 +146,6 @@ def sandbox_argv(argv: Sequence[str | os.PathLike], *, writable: Iterable[Path] 
             args += [kind, str(p)] if kind == "--tmpfs" else [kind, str(p), str(p)]
         cmd = args + ["--"] + cmd
     return [sys.executable, "-I", str(_RUN_PY), "--limits-json", limits.to_json(), "--", *cmd]
-
-
-def grader_wrapper(course_root: Path, limits: Limits | None = None):
-    """A `wrap(argv, workdir, readable)` for `nnkit.grading.runner.run_graders`.
-
-    The pytest process that imports the student's code sees the file system
-    read-only with the course folder hidden (gradebook, source/, other students'
-    work) except the `readable` grader files it needs, writes only to its own
-    work folder, and has no network.
-    """
-    course_root = Path(course_root).resolve()
-
-    def wrap(argv: list[str], workdir: Path, readable: list[Path]) -> list[str]:
-        return sandbox_argv(argv, writable=[workdir], hidden=[course_root], readonly=readable, limits=limits)
-    return wrap
 
 
 def install_kernelspec(prefix: str | os.PathLike | None = None, user: bool = False) -> str:
