@@ -119,44 +119,60 @@ def mnist_tensors(train_subset=TRAIN_SUBSET, test_subset=TEST_SUBSET):
             normalise(te_x[:test_subset]), te_y[:test_subset].clone())
 
 
-class _Batches(torch.utils.data.Dataset):
-    """TensorDataset that also accepts a list of indices (one fancy-indexing call per batch)."""
+def tensor_dataset(x, y) -> torch.utils.data.TensorDataset:
+    """(x, y) as a data set that also accepts a list of indices (one fancy-indexing call per batch).
 
-    def __init__(self, x, y):
-        self.x, self.y = x, y
-
-    def __len__(self):
-        return len(self.y)
-
-    def __getitem__(self, index):
-        return self.x[index], self.y[index]
+    Built from torch classes only, so that it can travel to the probe (the student's process),
+    which cannot import this module."""
+    return torch.utils.data.TensorDataset(x, y)
 
 
-def tensor_loader(x, y, batch_size=BATCH, shuffle=False, generator=None):
-    """A real DataLoader over (x, y) that yields whole batches quickly (no per-sample collate)."""
-    dataset = _Batches(x, y)
+def batch_loader(dataset, batch_size=BATCH, shuffle=False, generator=None):
+    """A real DataLoader that yields whole batches of `dataset` quickly (no per-sample collate).
+
+    `dataset` is a `tensor_dataset`, or a `RemoteRef` on one that the probe keeps
+    (`nnkit.grading.remote.Probe.keep`): the loader then travels without its images."""
     base = (torch.utils.data.RandomSampler(dataset, generator=generator) if shuffle
             else torch.utils.data.SequentialSampler(dataset))
     sampler = torch.utils.data.BatchSampler(base, batch_size, drop_last=False)
     return torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None)
 
 
-def sweep_problem(seed, device, train_subset=TRAIN_SUBSET, test_subset=TEST_SUBSET):
-    """Seeded (model, train_loader, test_loader) for one run of the weight-decay sweep."""
+def tensor_loader(x, y, batch_size=BATCH, shuffle=False, generator=None):
+    """A real DataLoader over (x, y) that yields whole batches quickly (no per-sample collate)."""
+    return batch_loader(tensor_dataset(x, y), batch_size, shuffle, generator)
+
+
+def sweep_datasets(train_subset=TRAIN_SUBSET, test_subset=TEST_SUBSET):
+    """(train, test) `tensor_dataset`s of the sweep: the first `train_subset` / `test_subset` images."""
     tr_x, tr_y, te_x, te_y = mnist_tensors(train_subset, test_subset)
+    return tensor_dataset(tr_x, tr_y), tensor_dataset(te_x, te_y)
+
+
+def sweep_problem(seed, device, train_subset=TRAIN_SUBSET, test_subset=TEST_SUBSET, datasets=None):
+    """Seeded (model, train_loader, test_loader) for one run of the weight-decay sweep.
+
+    `datasets`: the (train, test) pair of `sweep_datasets`, or refs on them kept in the probe."""
+    train_set, test_set = datasets or sweep_datasets(train_subset, test_subset)
     seed_everything(seed)
     model = ReferenceModel().to(device)
-    train = tensor_loader(tr_x, tr_y, shuffle=True, generator=torch.Generator().manual_seed(1000 + seed))
-    test = tensor_loader(te_x, te_y)
+    train = batch_loader(train_set, shuffle=True, generator=torch.Generator().manual_seed(1000 + seed))
+    test = batch_loader(test_set)
     return model, train, test
 
 
-def run_sweep(run_epoch, wd, seed, device, epochs=EPOCHS, train_subset=TRAIN_SUBSET, test_subset=TEST_SUBSET):
+def run_sweep(run_epoch, wd, seed, device, epochs=EPOCHS, train_subset=TRAIN_SUBSET, test_subset=TEST_SUBSET,
+              datasets=None, keep=None):
     """Train with SGD(lr=0.01, weight_decay=wd) for `epochs` epochs using `run_epoch`.
 
     Returns (history, model) with history a list of per-epoch dicts of what `run_epoch` returned.
+    For the student's `run_epoch` (in the probe), `datasets` are refs on the probe's copies of
+    `sweep_datasets` and `keep` is `Probe.keep`: each loader then lives in the probe for the whole
+    run, so that its shuffling generator moves on from epoch to epoch as it does here.
     """
-    model, train, test = sweep_problem(seed, device, train_subset, test_subset)
+    model, train, test = sweep_problem(seed, device, train_subset, test_subset, datasets)
+    if keep is not None:
+        train, test = keep(train), keep(test)
     optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=0.0, weight_decay=wd)
     criterion = torch.nn.CrossEntropyLoss()
     history = []

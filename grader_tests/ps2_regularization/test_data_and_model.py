@@ -1,15 +1,32 @@
-"""Hidden graders for `load_mnist` and `ClassificationModel`."""
+"""Hidden graders for `load_mnist` and `ClassificationModel`.
+
+The student's module lives in the probe (`nnkit.grading.remote`): its data loaders and models
+come back as RemoteRefs, which the checks iterate and index from here. Type checks on them
+(`isinstance`) and seeding run in the probe, on the probe's objects.
+"""
 import os
 
 import pytest
 import torch
 
 from nnkit.grading.checks import GraderFailure, close, expect, real_tensor, seed_everything
+from nnkit.grading.remote import StudentRaised, is_module
 from ps2_reference import mnist_raw, normalise
 
 _relu, _linear = torch.relu, torch.nn.functional.linear
 _DataLoader = torch.utils.data.DataLoader
 BATCH = 64  # 60000 = 937 * 64 + 32 and 10000 = 156 * 64 + 16: both last batches are smaller
+
+
+def _in_probe(probe, function):
+    """A builtin, torch or kit function, to call in the probe on its objects (it travels by name)."""
+    return probe.keep(function)
+
+
+def _seed_both(probe, seed):
+    """Seed here and in the probe, where the student's models and loaders draw their random numbers."""
+    seed_everything(seed)
+    _in_probe(probe, seed_everything)(seed)
 
 
 @pytest.fixture(scope="module")
@@ -21,12 +38,14 @@ def loaded(submission):
     return result
 
 
-def _loaders(loaded):
+def _loaders(loaded, probe):
     data_loaders = loaded[0]
     expect(isinstance(data_loaders, dict) and sorted(data_loaders) == ["test", "train"],
            "data_loaders should be a dict with the keys 'train' and 'test'.")
+    remote_isinstance = _in_probe(probe, isinstance)
     for phase in ("train", "test"):
-        expect(isinstance(data_loaders[phase], _DataLoader), f"data_loaders['{phase}'] should be a torch.utils.data.DataLoader.")
+        expect(remote_isinstance(data_loaders[phase], _DataLoader) is True,
+               f"data_loaders['{phase}'] should be a torch.utils.data.DataLoader.")
     return data_loaders["train"], data_loaders["test"]
 
 
@@ -49,8 +68,8 @@ def test_sizes_and_shapes(loaded):
 
 
 @pytest.mark.grade_cell("hidden_load_mnist")
-def test_test_loader_is_ordered_and_normalised(loaded):
-    _, test = _loaders(loaded)
+def test_test_loader_is_ordered_and_normalised(loaded, probe):
+    _, test = _loaders(loaded, probe)
     _, _, images, labels = mnist_raw()
     # Batch sizes are checked on what the loader yields, not on its batch_size attribute, which is None
     # for a loader that fetches whole batches through a BatchSampler (the notebook's fast path).
@@ -71,8 +90,8 @@ def test_test_loader_is_ordered_and_normalised(loaded):
 
 
 @pytest.mark.grade_cell("hidden_load_mnist")
-def test_train_set_is_normalised(loaded):
-    train, _ = _loaders(loaded)
+def test_train_set_is_normalised(loaded, probe):
+    train, _ = _loaders(loaded, probe)
     images, labels, _, _ = mnist_raw()
     expect(len(train.dataset) == 60000, "The training loader's dataset should hold all 60000 training images.")
     for index in (0, 12345, 59999):
@@ -85,13 +104,13 @@ def test_train_set_is_normalised(loaded):
 
 
 @pytest.mark.grade_cell("hidden_load_mnist")
-def test_train_loader_shuffles(loaded):
-    train, _ = _loaders(loaded)
+def test_train_loader_shuffles(loaded, probe):
+    train, _ = _loaders(loaded, probe)
     images, _, _, _ = mnist_raw()
     expect(len(train) == -(-60000 // BATCH),
            f"load_mnist({BATCH}): the training loader does not cover all 60000 samples in batches of {BATCH} "
            "(is drop_last set?).")
-    seed_everything(0)
+    _seed_both(probe, 0)
     x1, y1 = _batch(next(iter(train)), "the training loader")
     x2, y2 = _batch(next(iter(train)), "the training loader")
     expect(tuple(x1.shape) == (BATCH, 1, 28, 28), f"A training batch should have shape ({BATCH}, 1, 28, 28), got {tuple(x1.shape)}.")
@@ -99,26 +118,49 @@ def test_train_loader_shuffles(loaded):
            "The training loader gives the same first batch every epoch: it should shuffle.")
 
 
+def _error_type(raised: StudentRaised) -> str:
+    """`ValueError` from "Your code raised ValueError: ..."."""
+    return str(raised).removeprefix("Your code raised ").split(":")[0].strip()[:80]
+
+
+def _not_mnist_folder() -> str:
+    """A folder that exists for the probe and holds no MNIST files: the torch package's own.
+
+    (The probe sees the read-only file system, but neither the checker's temporary folders nor
+    its environment changes.)"""
+    return os.path.dirname(torch.__file__)
+
+
 @pytest.mark.grade_cell("hidden_load_mnist")
-def test_root_is_used(submission, monkeypatch, tmp_path):
+def test_root_is_used(submission):
     folder = os.environ.get("MNIST_ROOT")
     if not folder:
         mnist_raw()
         raise GraderFailure("Grading setup problem (not your code): set MNIST_ROOT to run this check.")
-    monkeypatch.delenv("MNIST_ROOT")
-    monkeypatch.setenv("NNKIT_DATA_CACHE", str(tmp_path / "cache"))  # nothing cached: only `root` can find MNIST
+    # The probe's $MNIST_ROOT holds MNIST too, so `root` is seen at work in two calls: a folder
+    # with MNIST loads it, and a folder without MNIST must make load_mnist fail, where code that
+    # ignores `root` would still find MNIST through $MNIST_ROOT.
     try:
         result = submission.load_mnist(1000, root=folder)
-    except Exception as error:
-        raise GraderFailure(f"load_mnist(1000, root=<a folder with MNIST>) failed with $MNIST_ROOT unset "
-                             f"({type(error).__name__}). Pass `root` to mnist_location.") from None
+    except StudentRaised as raised:
+        raise GraderFailure(f"load_mnist(1000, root=<a folder with MNIST>) failed ({_error_type(raised)}). "
+                            "Pass `root` to mnist_location.") from None
     expect(isinstance(result, tuple) and len(result) == 6, "load_mnist should return a 6-tuple.")
     expect(isinstance(result[1], dict) and result[1].get("test") == 10000,
            "load_mnist(1000, root=...) did not load the 10000 test images from `root`.")
+    try:
+        submission.load_mnist(1000, root=_not_mnist_folder())
+    except StudentRaised:
+        return
+    raise GraderFailure("load_mnist(1000, root=<a folder without MNIST>) still loaded MNIST, from $MNIST_ROOT "
+                        "or a download: it does not use `root`. Pass `root` to mnist_location.")
 
 
-def _linears(model):
-    return [m for m in model.modules() if type(m) is torch.nn.Linear]
+def _linears(model, probe):
+    """The model's torch.nn.Linear layers, in order (the model is the probe's: its class name and
+    isinstance stand for `type(m) is torch.nn.Linear`)."""
+    remote_isinstance = _in_probe(probe, isinstance)
+    return [m for m in model.modules() if m.type_name == "Linear" and remote_isinstance(m, torch.nn.Linear) is True]
 
 
 CONFIGS = [(28, 28, 1, 10), (8, 6, 3, 5)]
@@ -126,25 +168,25 @@ CONFIGS = [(28, 28, 1, 10), (8, 6, 3, 5)]
 
 @pytest.mark.grade_cell("hidden_model")
 @pytest.mark.parametrize("config", CONFIGS)
-def test_model_layers(submission, config):
+def test_model_layers(submission, probe, config):
     height, width, channels, classes = config
     model = submission.ClassificationModel(height, width, channels, classes)
-    expect(isinstance(model, torch.nn.Module), "ClassificationModel(...) should be a torch.nn.Module.")
-    shapes = [tuple(layer.weight.shape) for layer in _linears(model)]
+    expect(is_module(model), "ClassificationModel(...) should be a torch.nn.Module.")
+    shapes = [tuple(layer.weight.shape) for layer in _linears(model, probe)]
     want = [(200, height * width * channels), (100, 200), (classes, 100)]
     expect(shapes == want, f"ClassificationModel{config} should have Linear layers "
            f"{height * width * channels}→200→100→{classes}; found weight shapes {shapes}.")
-    expect(all(layer.bias is not None for layer in _linears(model)), "Every Linear layer should have a bias.")
+    expect(all(layer.bias is not None for layer in _linears(model, probe)), "Every Linear layer should have a bias.")
 
 
 @pytest.mark.grade_cell("hidden_model")
 @pytest.mark.parametrize("config", CONFIGS)
 @pytest.mark.parametrize("batch", [1, 7])
-def test_model_forward(submission, device, config, batch):
+def test_model_forward(submission, probe, device, config, batch):
     height, width, channels, classes = config
-    seed_everything(batch)
+    _seed_both(probe, batch)
     model = submission.ClassificationModel(height, width, channels, classes).to(device)
-    layers = _linears(model)
+    layers = _linears(model, probe)
     expect(len(layers) == 3, f"ClassificationModel should have exactly 3 Linear layers, found {len(layers)}.")
     x = torch.randn(batch, channels, height, width, device=device)
     out = real_tensor(model(x), "the model's output")

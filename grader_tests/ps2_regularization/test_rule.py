@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from nnkit.grading.checks import close, expect, real_float, real_tensor, seed_everything
+from nnkit.grading.remote import StudentRaised, watched
 from ps2_reference import ReferenceModel, reference_choose_weight_decay
 
-_grad = torch.autograd.grad
 _cross_entropy = torch.nn.functional.cross_entropy
 
 
@@ -39,6 +39,18 @@ def _penalty(submission, model, name):
     return value
 
 
+def _penalty_backward(submission, model, name, scale=1.0):
+    """Back-propagate scale * l2_penalty(model) in the probe (autograd does not cross processes):
+    afterwards each parameter's .grad is scale * dL2/dθ, or None where L2 does not depend on it."""
+    value = _penalty(submission, model, name)
+    try:
+        watched(submission.l2_penalty, model, backward=torch.full(value.shape, float(scale)))
+    except StudentRaised as raised:
+        if "does not require grad" not in str(raised):
+            raise
+        expect(False, f"l2_penalty on {name} is not differentiable: keep it a tensor in the autograd graph (no .item(), no detach).")
+
+
 @pytest.mark.grade_cell("hidden_l2_penalty")
 @pytest.mark.parametrize("name", list(MODELS))
 def test_l2_value(submission, name):
@@ -56,10 +68,9 @@ def test_l2_value(submission, name):
 def test_l2_gradient_is_weight_decay(submission, name):
     seed_everything(4)
     model = _scale(MODELS[name](), 4)
-    value = _penalty(submission, model, name)
-    expect(value.requires_grad, f"l2_penalty on {name} is not differentiable: keep it a tensor in the autograd graph (no .item(), no detach).")
+    _penalty_backward(submission, model, name)
     params = list(model.parameters())
-    grads = _grad(value.reshape(()), params, allow_unused=True)
+    grads = [p.grad for p in params]
     expect(all(g is not None for g in grads), f"l2_penalty on {name} does not depend on every parameter.")
     expect(all(close(g, 2 * p.detach(), rtol=1e-4, atol=1e-6) for g, p in zip(grads, params)),
            f"On {name}, the gradient of l2_penalty with respect to a parameter θ is not 2θ.")
@@ -76,7 +87,10 @@ def test_penalty_step_equals_sgd_weight_decay(submission):
     decayed.zero_grad(); _cross_entropy(model(x), y).backward(); decayed.step()
     plain = torch.optim.SGD(twin.parameters(), lr=0.1)
     plain.zero_grad()
-    (_cross_entropy(twin(x), y) + wd / 2 * _penalty(submission, twin, "the MNIST classifier").reshape(())).backward()
+    # The gradient of loss + (wd/2) * L2, in two parts that add up: (wd/2) dL2/dθ from the probe
+    # (it sets .grad), then the loss's gradient, accumulated here.
+    _penalty_backward(submission, twin, "the MNIST classifier", scale=wd / 2)
+    _cross_entropy(twin(x), y).backward()
     plain.step()
     expect(all(close(p, q, rtol=1e-5, atol=1e-6) for p, q in zip(model.parameters(), twin.parameters())),
            "One SGD step on loss + (wd/2) * l2_penalty(model) differs from one step of SGD(weight_decay=wd) on the loss.")

@@ -11,31 +11,54 @@ import torch
 from nnkit.grading.checks import close, expect, real_float, seed_everything
 from ps2_reference import reference_run_epoch, tensor_loader
 
-_is_grad_enabled = torch.is_grad_enabled
 _equal = torch.equal
 SIZES = "33 samples in batches of 10, 10, 10 and 3"
 
 
-class Probe(torch.nn.Module):
-    """Identity layer that records, at every forward call, (training flag, grad enabled)."""
+class CallRecorder(torch.nn.Module):
+    """Identity layer that counts its forward calls: all of them, those in training mode, and
+    those with gradient tracking on.
+
+    The student's run_epoch runs in the probe, where this layer arrives as its torch.fx graph:
+    Python state (a list, `self.training`, `torch.is_grad_enabled()`) would be fixed when the
+    graph is traced. So everything is read from tensors at run time and counted in buffers,
+    which come back to the checker's model after the call:
+    * training mode: a Dropout(p=1) submodule zeroes its input in training mode only (without
+      drawing random numbers) and follows model.train() / model.eval();
+    * gradient tracking: the input, the output of a Linear layer, requires grad exactly when
+      gradients are tracked (not under torch.no_grad() or torch.inference_mode()).
+    """
 
     def __init__(self):
         super().__init__()
-        self.log = []
+        self.zeroes_in_training = torch.nn.Dropout(p=1.0)
+        for name in ("calls", "training_calls", "grad_calls"):
+            self.register_buffer(name, torch.zeros((), dtype=torch.long))
 
     def forward(self, x):
-        self.log.append((self.training, _is_grad_enabled()))
+        one = x.new_ones((), dtype=torch.long)
+        self.calls.add_(one)
+        self.training_calls.add_(one - self.zeroes_in_training(one.float()).long())
+        self.grad_calls.add_(x.requires_grad)
         return x
+
+    def counts(self):
+        """(calls, calls in training mode, calls with gradient tracking) since the last `clear`."""
+        return self.calls.item(), self.training_calls.item(), self.grad_calls.item()
+
+    def clear(self):
+        for counter in (self.calls, self.training_calls, self.grad_calls):
+            counter.zero_()
 
 
 def _net(seed, dropout=False):
     seed_everything(seed)
-    layers = [torch.nn.Linear(6, 8)] + ([torch.nn.Dropout(0.5)] if dropout else []) + [Probe(), torch.nn.ReLU(), torch.nn.Linear(8, 4)]
+    layers = [torch.nn.Linear(6, 8)] + ([torch.nn.Dropout(0.5)] if dropout else []) + [CallRecorder(), torch.nn.ReLU(), torch.nn.Linear(8, 4)]
     return torch.nn.Sequential(*layers)
 
 
-def _probe(model):
-    return next(m for m in model.modules() if isinstance(m, Probe))
+def _recorder(model):
+    return next(m for m in model.modules() if isinstance(m, CallRecorder))
 
 
 def _data(seed, model):
@@ -50,7 +73,7 @@ def _data(seed, model):
         right[start:start + 3] = True
     right[30:] = True
     y = torch.where(right, predictions, (predictions + 1 + torch.randint(0, 3, (33,), generator=generator)) % 4)
-    _probe(model).log.clear()
+    _recorder(model).clear()
     return x, y
 
 
@@ -85,11 +108,11 @@ def test_eval_mode_without_gradients(submission, device, seed):
     before = [p.detach().clone() for p in model.parameters()]
     criterion = torch.nn.CrossEntropyLoss()
     _result(submission.run_epoch(model, tensor_loader(x, y, batch_size=10), criterion, device=device), "run_epoch")
-    log = _probe(model).log
-    expect(len(log) > 0, "run_epoch without an optimizer never called the model.")
-    expect(all(training is False for training, _ in log),
+    calls, training_calls, grad_calls = _recorder(model).counts()
+    expect(calls > 0, "run_epoch without an optimizer never called the model.")
+    expect(training_calls == 0,
            "run_epoch without an optimizer ran the model in training mode: call model.eval() (dropout must be off).")
-    expect(all(grad is False for _, grad in log),
+    expect(grad_calls == 0,
            "run_epoch without an optimizer ran the model with gradient tracking on: use torch.no_grad().")
     expect(all(p.grad is None for p in model.parameters()),
            "run_epoch without an optimizer computed gradients (a parameter's .grad is set): evaluation must not call backward.")
@@ -111,10 +134,10 @@ def test_training_matches_sgd_step_by_step(submission, device, seed, lr, momentu
         got = _result(submission.run_epoch(model, tensor_loader(x, y, batch_size=10), criterion, optimizer, device=device), "run_epoch")
         want = reference_run_epoch(reference, tensor_loader(x, y, batch_size=10), criterion, ref_optimizer, device=device)
         where = f"training epoch {epoch} on {SIZES} (seed {seed}, SGD lr={lr}, momentum={momentum})"
-        log = _probe(model).log
-        expect(len(log) > 0 and all(training is True for training, _ in log),
+        calls, training_calls, _ = _recorder(model).counts()
+        expect(calls > 0 and training_calls == calls,
                f"{where}: the model did not run in training mode: call model.train().")
-        log.clear()
+        _recorder(model).clear()
         expect(all(close(p, q, rtol=1e-4, atol=1e-5) for p, q in zip(model.parameters(), reference.parameters())),
                f"{where}: the parameters after the epoch differ from one SGD step per batch: check "
                "optimizer.zero_grad() before loss.backward(), then optimizer.step(), once per batch.")
