@@ -16,7 +16,7 @@ from nnkit.threads import use_grading_threads
 from nnkit.grading.execute import SafeExecute
 from nnkit.grading.gradebook import ResetAutogradedOverrides, StatusCsvExport
 from nnkit.grading.intake import IntakeExporter, match_misnamed_notebooks
-from nnkit.grading.preprocessor import RunHiddenGraders
+from nnkit.grading.preprocessor import RunHiddenGraders, StartHiddenGraders
 from nnkit.grading.repair import RepairCells
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
@@ -37,6 +37,7 @@ c.Autograde.sanitize_preprocessors = [
     CheckCellMetadata,
 ]
 c.Autograde.autograde_preprocessors = [
+    StartHiddenGraders,  # the graders need only the sources: they run while the kernel executes the notebook
     SafeExecute,
     ClearMetadataPreprocessor,
     LimitOutput,

@@ -16,6 +16,7 @@ default.
 from __future__ import annotations
 
 import tempfile
+import threading
 from pathlib import Path
 
 import nbformat
@@ -54,22 +55,36 @@ class RunHiddenGraders(NbGraderPreprocessor):
     sandbox = Bool(True, help="Run the student's code (the probe) under nnkit.sandbox when it is available"
                    ).tag(config=True)
 
+    def start(self, nb, resources) -> "_Background":
+        """Start grading `nb` in the background and return its handle. The graders need only
+        the notebook's sources, so they can run while the kernel executes it."""
+        course = Course.from_nbgrader(self.config)
+        info = resources["nbgrader"]
+        tmp = tempfile.TemporaryDirectory(prefix="nnkit-nb-")
+        notebook = Path(tmp.name) / f"{info['notebook']}.ipynb"
+        nbformat.write(nb, str(notebook))
+
+        def grade():
+            try:
+                return run_graders(course, info["assignment"], notebook, timeout=self.timeout,
+                                   per_test_timeout=self.per_test_timeout, device=self.device, sandbox=self.sandbox)
+            finally:
+                tmp.cleanup()
+        return _Background(grade, sources=_sources(nb))
+
     def preprocess(self, nb, resources):
         cells = hidden_grader_cells(nb)
         if not cells:
             return nb, resources
         info = resources["nbgrader"]
-        course = Course.from_nbgrader(self.config)
         folder = resources.get("metadata", {}).get("path")
         if folder:
             for name in remove_planted_files(Path(folder)):
                 self.log.warning("Removed %s (a link or special file) left by %s's code", name, info.get("student"))
-        with tempfile.TemporaryDirectory(prefix="nnkit-nb-") as tmp:
-            executed = Path(tmp) / f"{info['notebook']}.ipynb"
-            nbformat.write(nb, str(executed))
-            run = run_graders(course, info["assignment"], executed, timeout=self.timeout,
-                              per_test_timeout=self.per_test_timeout, device=self.device,
-                              sandbox=self.sandbox)
+        started = resources.get("nnkit", {}).pop("graders", None)
+        if started is None or started.sources != _sources(nb):
+            started = self.start(nb, resources)   # not started early, or the sources changed since
+        run = started.result()
         self.log.info("Hidden graders for %s/%s: %s, %g/%g points in %.1f s on %s",
                       info.get("student"), info["assignment"], run.status, run.score, run.max_score,
                       run.seconds, run.device)
@@ -85,4 +100,47 @@ class RunHiddenGraders(NbGraderPreprocessor):
             write_status(Path(folder), execution, {"status": run.status, "seconds": round(run.seconds, 1),
                                                    "device": run.device, "notes": run.notes},
                          note and vars(note), run.measurements)
+        return nb, resources
+
+
+def _sources(nb) -> list[str]:
+    return [cell.source for cell in nb.cells]
+
+
+class _Background:
+    """A grading run in a daemon thread (the work is in the checker's process; the thread waits)."""
+
+    def __init__(self, work, sources: list[str]):
+        self.sources = sources
+        self._done = threading.Event()
+        self._outcome = None
+
+        def run():
+            try:
+                self._outcome = (work(), None)
+            except BaseException as error:  # handed to whoever waits for the result
+                self._outcome = (None, error)
+            finally:
+                self._done.set()
+        threading.Thread(target=run, name="nnkit-hidden-graders", daemon=True).start()
+
+    def result(self):
+        self._done.wait()
+        value, error = self._outcome
+        if error is not None:
+            raise error
+        return value
+
+
+class StartHiddenGraders(NbGraderPreprocessor):
+    """Start the hidden graders before the kernel runs the notebook (put it first in
+    `Autograde.autograde_preprocessors`); `RunHiddenGraders`, after `SafeExecute`, then only
+    waits for them. The graders read the solution cells' sources, never the kernel's outputs,
+    so both run at once: an autograde takes about the longer of the two, not their sum.
+    `RunHiddenGraders`' settings apply; if a step between changes a source, it grades again."""
+
+    def preprocess(self, nb, resources):
+        if hidden_grader_cells(nb):
+            graders = RunHiddenGraders(config=self.config, parent=self.parent)
+            resources.setdefault("nnkit", {})["graders"] = graders.start(nb, resources)
         return nb, resources
