@@ -19,15 +19,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m nnkit demo
 
-# Two pytest-xdist workers; a file's tests stay on one worker (several share a graded course).
+# Two pytest-xdist workers; a file's tests stay on one worker (several share a graded course),
+# except the long independent ones tests/conftest.py names (SPREAD_TESTS).
 TEST_WORKERS ?= 2
 
 test: $(STAMP)
-	$(PY) -m pytest tests -ra -n $(TEST_WORKERS) --dist loadfile --durations=15
+	$(PY) -m pytest tests -ra -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 # The fast tier, after every change (under 3 minutes): units, release sync, one grader run.
 check: $(STAMP)
-	$(PY) -m pytest tests -m check -ra -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest tests -m check -ra -n $(TEST_WORKERS) --dist loadgroup
 
 # Autograde every hand-in in submitted/ on a Dask LocalCluster (see README, "Grading a class").
 batch: $(STAMP)

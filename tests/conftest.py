@@ -38,8 +38,18 @@ CHECK_TIER_FILES = {"test_grading_units.py", "test_data.py", "test_release.py", 
 CHECK_TIER_TESTS = {"test_graders.py::test_reference_solution_passes_every_grader[ps1_learning_rates]"}
 
 
+# `make test` spreads tests over pytest-xdist workers with `--dist loadgroup`. A file's tests stay
+# together (most share a graded course, built once per module), except these long, independent
+# ones, which go wherever a worker is free.
+SPREAD_TESTS = {"test_graders.py::test_mutant_bank_is_fully_killed_without_false_failures",
+                "test_graders.py::test_reference_solution_passes_every_grader",
+                "test_probe_attacks.py::test_probe_attack_gains_nothing"}
+
+
 @pytest.hookimpl(tryfirst=True)  # before `-m check` selects by marker
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in CHECK_TIER_FILES or f"{item.path.name}::{item.name}" in CHECK_TIER_TESTS:
             item.add_marker(pytest.mark.check)
+        if f"{item.path.name}::{item.originalname}" not in SPREAD_TESTS:
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
