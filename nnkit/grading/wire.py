@@ -29,6 +29,7 @@ import pickle
 import re
 import struct
 import types
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -133,7 +134,9 @@ class RequestUnreadable(Exception):
 def loads_plain(payload: bytes):
     """Checker side: a message from the probe, plain data only (see the module docstring)."""
     try:
-        return torch.load(io.BytesIO(payload), weights_only=True, map_location="cpu")
+        with warnings.catch_warnings():  # torch warns about a pickle protocol it was not asked to read
+            warnings.simplefilter("ignore")
+            return torch.load(io.BytesIO(payload), weights_only=True, map_location="cpu")
     except Exception as problem:  # UnpicklingError, RuntimeError, EOFError ... whatever the bytes provoke
         text = str(problem)
         found = re.search(r"WeightsUnpickler error: ([^\n]*)", text)

@@ -1,0 +1,190 @@
+"""The probe/checker split (issue 9), piece by piece: the wire's plain-data rule, the probe's
+requests and side effects, what a hung or dying probe costs, and the early start of the graders."""
+import io
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from nnkit.grading import wire
+from nnkit.grading.remote import Probe, ProbeCrashed, ProbeTimedOut, StudentRaised, is_module, watched
+
+pytestmark = pytest.mark.check
+
+MODULE = '''
+# ---- given cell 'imports' ----
+import torch
+import time
+# ---- your solution cell 'code' ----
+SCALE = 3
+
+
+def triple(x):
+    return SCALE * x
+
+
+def step(model, lr):
+    with torch.no_grad():
+        for p in model.parameters():
+            p -= lr
+    return model
+
+
+def fill_(t):
+    t.fill_(7.0)
+    return t
+
+
+class Doubler(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.ones(3))
+
+    def forward(self, x):
+        return 2 * x * self.weight
+
+
+def square_sum(x):
+    return (x ** 2).sum()
+
+
+def fails():
+    raise ValueError("no luck")
+
+
+def sleeps():
+    while True:
+        try:
+            time.sleep(100)
+        except BaseException:
+            pass
+
+
+def dies():
+    import os
+    os._exit(3)
+
+
+def init_with_library(t):
+    return torch.nn.init.kaiming_normal_(t)
+
+
+def numpy_answer():
+    import numpy
+    return numpy.arange(3.0), numpy.float64(2.5)
+'''
+
+
+@pytest.fixture
+def probe(tmp_path):
+    found = Probe(MODULE, tmp_path, device=torch.device("cpu"), default_budget=20)
+    yield found
+    found.close()
+
+
+def test_calls_come_back_as_plain_data(probe):
+    module = probe.module
+    assert module.triple(2) == 6
+    got = module.triple(torch.ones(2))
+    assert type(got) is torch.Tensor and got.tolist() == [3.0, 3.0]
+    array, number = module.numpy_answer()
+    assert type(array) is np.ndarray and array.tolist() == [0.0, 1.0, 2.0] and type(number) is np.float64
+    assert module.SCALE == 3
+
+
+def test_student_objects_stay_in_the_probe(probe):
+    layer = probe.module.Doubler()
+    assert is_module(layer) and not isinstance(layer, torch.nn.Module) and layer.type_name == "Doubler"
+    assert layer(torch.ones(3)).tolist() == [2.0, 2.0, 2.0]
+    assert [p.tolist() for p in layer.parameters()] == [[1.0, 1.0, 1.0]]
+    layer.eval()
+    assert layer.training is False
+    copy_of = __import__("copy").deepcopy(layer)
+    assert copy_of._id != layer._id
+
+
+def test_side_effects_on_the_checkers_objects_come_back(probe):
+    model = torch.nn.Linear(2, 1)
+    before = [p.detach().clone() for p in model.parameters()]
+    returned = probe.module.step(model, 0.5)
+    assert returned is model, "an in-place function returning its argument gives the checker its own object"
+    for b, p in zip(before, model.parameters()):
+        assert torch.allclose(p.detach(), b - 0.5)
+    t = torch.zeros(3)
+    assert probe.module.fill_(t) is t and t.tolist() == [7.0, 7.0, 7.0]
+
+
+def test_gradients_through_the_students_code(probe):
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    call = watched(probe.module.square_sum, x, backward=torch.tensor(1.0))
+    assert call.value.item() == 5.0 and x.grad.tolist() == [2.0, 4.0]
+
+
+def test_library_calls_are_seen_in_the_probe(probe):
+    call = watched(probe.module.init_with_library, torch.empty(3, 4), library=True)
+    assert "torch.nn.init.kaiming_normal_" in call.library
+    assert watched(probe.module.triple, 1, library=True).library == []
+
+
+def test_student_errors_missing_names_hangs_and_deaths_cost_one_request(probe):
+    with pytest.raises(StudentRaised, match="Your code raised ValueError: no luck"):
+        probe.module.fails()
+    with pytest.raises(Exception, match="does not define `nothing_here`"):
+        probe.module.nothing_here
+    probe.deadline = __import__("time").monotonic() + 2
+    with pytest.raises(ProbeTimedOut):
+        probe.module.sleeps()
+    probe.deadline = None
+    assert probe.module.triple(1) == 3, "a fresh probe answers after a time-out"
+    with pytest.raises(ProbeCrashed, match="exit code 3"):
+        probe.module.dies()
+    assert probe.module.triple(2) == 6
+    assert probe.events.timeouts == 1 and probe.events.crashes == 1
+
+
+def test_a_cell_that_kills_the_probe_while_loading_is_left_out(tmp_path):
+    source = MODULE + "\n# ---- your solution cell 'bad' ----\nimport os\nos._exit(5)\n"
+    probe = Probe(source, tmp_path, device=torch.device("cpu"), default_budget=20)
+    try:
+        assert probe.module.triple(3) == 9
+        assert "your solution cell 'bad'" in probe.events.left_out
+    finally:
+        probe.close()
+
+
+def _frame_of(obj) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ("payload ran",))
+
+
+class _Sub(torch.Tensor):
+    pass
+
+
+@pytest.mark.parametrize("payload, why", [
+    (pickle.dumps({"value": _Payload()}), "not plain data"),
+    (_frame_of({"value": torch.ones(2).as_subclass(_Sub)}), "not plain data"),
+    (b"not a pickle at all", "not plain data"),
+], ids=["reduce-payload", "tensor-subclass", "garbage"])
+def test_the_checker_reads_plain_data_only(payload, why, capsys):
+    with pytest.raises(wire.WireRefused, match=why):
+        wire.loads_plain(payload)
+    assert "payload ran" not in capsys.readouterr().out
+
+
+def test_decoded_answers_are_capped_and_exactly_typed():
+    with pytest.raises(wire.WireRefused, match="tensor elements"):
+        wire.decode(torch.zeros(wire.MAX_ELEMENTS + 1), lambda r: r)
+    with pytest.raises(wire.WireRefused, match="values"):
+        wire.decode([0] * (wire.MAX_ITEMS + 1), lambda r: r)
+    with pytest.raises(wire.WireRefused, match="unknown tagged"):
+        wire.decode({wire.TAG: "code", "src": "print(1)"}, lambda r: r)
+    got = wire.decode(torch.nn.Parameter(torch.ones(2)), lambda r: r)
+    assert type(got) is torch.Tensor
