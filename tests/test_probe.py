@@ -188,3 +188,38 @@ def test_decoded_answers_are_capped_and_exactly_typed():
         wire.decode({wire.TAG: "code", "src": "print(1)"}, lambda r: r)
     got = wire.decode(torch.nn.Parameter(torch.ones(2)), lambda r: r)
     assert type(got) is torch.Tensor
+
+
+def test_graders_start_before_the_kernel_and_run_once(monkeypatch):
+    """StartHiddenGraders (before SafeExecute) starts the graders; RunHiddenGraders (after it) uses
+    that run, and grades again only if a source changed in between."""
+    import nbformat
+
+    from conftest import COURSE
+    from nnkit.grading import preprocessor
+    from nnkit.grading.course import Course
+    from nnkit.grading.notebook import hidden_grader_cells, read_notebook
+    from nnkit.grading.results import cell_points, score_cells
+    from nnkit.grading.runner import GraderRun
+    from nnkit.grading.status import Status
+
+    source = read_notebook(COURSE.source_notebook("ps1_learning_rates"))
+    graded = []
+
+    def fake_run_graders(course, assignment, notebook, **settings):
+        graded.append(nbformat.read(str(notebook), as_version=4))
+        tests = [{"cell": gid, "outcome": "passed", "message": ""} for gid in cell_points(source)]
+        return GraderRun(score_cells(tests, cell_points(source)), Status.GRADED, "", 0.1)
+
+    monkeypatch.setattr(preprocessor, "run_graders", fake_run_graders)
+    monkeypatch.setattr(Course, "from_nbgrader", classmethod(lambda cls, config=None, root=None: COURSE))
+    resources = {"nbgrader": {"notebook": "learning_rates", "assignment": "ps1_learning_rates", "student": "s"}}
+    nb = read_notebook(COURSE.source_notebook("ps1_learning_rates"))
+    preprocessor.StartHiddenGraders().preprocess(nb, resources)
+    preprocessor.RunHiddenGraders().preprocess(nb, resources)
+    assert len(graded) == 1
+    assert all("Hidden tests passed" in cell.outputs[0]["text"] for cell in hidden_grader_cells(nb))
+    preprocessor.StartHiddenGraders().preprocess(nb, resources)
+    nb.cells[-1].source += "\n# changed after the graders started"
+    preprocessor.RunHiddenGraders().preprocess(nb, resources)
+    assert len(graded) == 3 and graded[-1].cells[-1].source.endswith("# changed after the graders started")
