@@ -77,7 +77,7 @@ class StatusCsvExport(CsvExportPlugin):
     """nbgrader's CSV export plus a `status` column.
 
     `status` tells apart "not submitted", "unreadable" (the file was not a
-    notebook), "crashed" (the kernel or the grader process died) and "timed out"
+    notebook), "crashed" (the kernel or a grading probe died) and "timed out"
     from a real, "graded" score.
     """
 

@@ -7,7 +7,7 @@ runner and the reports read it.
     graded         the notebook ran and the hidden graders scored it
     not submitted  no hand-in for this assignment
     unreadable     the file was not a notebook; the blank release was graded
-    crashed        the kernel or a grader process died (a segfault, os._exit, out of memory)
+    crashed        the kernel or a grading probe died (a segfault, os._exit, out of memory)
     timed out      a cell or a check ran past its time limit
     not graded     handed in, but no autograde has recorded a result (yet)
 
