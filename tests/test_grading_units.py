@@ -4,8 +4,8 @@ import copy
 import pytest
 
 from conftest import COURSE
-from nnkit.grading.notebook import (NotebookProblem, assemble_module_source, grade_id, is_solution,
-                                    load_module, read_notebook)
+from nnkit.grading.notebook import NotebookProblem, assemble_module_source, grade_id, is_solution, read_notebook
+from nnkit.grading.probe import load_module
 from nnkit.grading.results import score_cells
 from nnkit.variants import apply_variant, discover
 

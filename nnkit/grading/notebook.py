@@ -20,13 +20,9 @@ after the given ones (which keep the last word on a name they define).
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import re
-import sys
-import types
 from pathlib import Path
-from typing import Callable
 
 import nbformat
 
@@ -138,50 +134,3 @@ def assemble_module_source(source_nb, submission_nb, replacements: dict[str, str
             code, origin = cell.source, f"given cell '{gid or '?'}'"
         parts.append(f"# ---- {origin} ----\n{_strip_magics(code)}\n")
     return "\n".join(parts)
-
-
-CELL_HEADER = re.compile(r"^# ---- (.+) ----$", re.M)
-
-
-class GradingProcessCrashed(Exception):
-    """Stands in for a cell that was left out because running it killed the grading process."""
-
-
-def load_module(source: str, where: Path, name: str = "submission", *, left_out: dict[str, str] | None = None,
-                before_cell: Callable[[str], None] | None = None) -> types.ModuleType:
-    """Execute `source` as a fresh module, one cell at a time.
-
-    The source is written to `where` so tracebacks show its lines. A cell that
-    raises does not stop the others: its names stay undefined and the exception
-    is kept in `module.__load_errors__` as `(origin, exception)`, so one broken
-    cell costs only the points of what depends on it.
-
-    A cell that kills the process (a segfault, `os._exit`) cannot be caught here:
-    `before_cell(origin)` lets the caller note which cell was running, and a new
-    process passes `left_out={origin: how it died}` to run the others without it.
-    """
-    where.mkdir(parents=True, exist_ok=True)
-    path = where / f"{name}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    module.__load_errors__ = []
-    sys.modules[name] = module
-    headers = list(CELL_HEADER.finditer(source)) or [None]
-    for index, header in enumerate(headers):
-        start = header.start() if header else 0
-        end = headers[index + 1].start() if index + 1 < len(headers) else len(source)
-        origin = header.group(1) if header else name
-        if origin in (left_out or {}):
-            module.__load_errors__.append((origin, GradingProcessCrashed(
-                f"the grading process crashed while running this cell ({left_out[origin]}), so it was left out")))
-            continue
-        if before_cell:
-            before_cell(origin)
-        line_offset = source.count("\n", 0, start)
-        code = compile("\n" * line_offset + source[start:end], str(path), "exec")
-        try:
-            exec(code, module.__dict__)
-        except BaseException as error:  # SystemExit and KeyboardInterrupt from student code too
-            module.__load_errors__.append((origin, error))
-    return module
