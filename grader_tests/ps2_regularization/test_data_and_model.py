@@ -157,10 +157,12 @@ def test_root_is_used(submission):
 
 
 def _linears(model, probe):
-    """The model's torch.nn.Linear layers, in order (the model is the probe's: its class name and
-    isinstance stand for `type(m) is torch.nn.Linear`)."""
-    remote_isinstance = _in_probe(probe, isinstance)
-    return [m for m in model.modules() if m.type_name == "Linear" and remote_isinstance(m, torch.nn.Linear) is True]
+    """The layers of the student's model whose type is exactly torch.nn.Linear, in order. The
+    classes live in the probe: `type(m) is torch.nn.Linear` is asked there, as the ids of the
+    two classes (a subclass, or a class of the student's own named Linear, is not one)."""
+    identity, type_of = _in_probe(probe, id), _in_probe(probe, type)
+    linear = identity(torch.nn.Linear)
+    return [m for m in model.modules() if m.type_name == "Linear" and identity(type_of(m)) == linear]
 
 
 CONFIGS = [(28, 28, 1, 10), (8, 6, 3, 5)]
