@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -92,6 +94,7 @@ class GraderSession:
         self.results: dict[str, dict] = {}   # nodeid -> report entry
         self.device = None
         self.probe: Probe | None = None
+        self.scratch: Path | None = None     # the probes' folders
         self.measurements: dict = {}         # name -> plain data: the student's own numbers
 
     @pytest.hookimpl(hookwrapper=True)
@@ -154,6 +157,12 @@ def pytest_configure(config):
         session.device = pick_device(job.device)
     except DeviceUnavailable as problem:
         raise pytest.UsageError(str(problem)) from None
+    # Launch the probe now: it takes seconds to import torch, while pytest collects the graders.
+    session.scratch = Path(tempfile.mkdtemp(prefix="nnkit-probe-"))
+    try:
+        session.start_probe(session.scratch).launch()
+    except SubmissionError:
+        pass   # the `probe` fixture says so, in every test
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -201,10 +210,10 @@ def device(request):
 
 
 @pytest.fixture(scope="session")
-def probe(request, tmp_path_factory) -> Probe:
+def probe(request) -> Probe:
     """The probe process that holds the student's module (`nnkit.grading.remote.Probe`)."""
     state = _session(request.config)
-    found = state.probe or state.start_probe(tmp_path_factory.mktemp("probe"))
+    found = state.probe or state.start_probe(state.scratch)
     yield found
     found.close()
 
@@ -284,6 +293,7 @@ def pytest_sessionfinish(session, exitstatus):
     state = _session(config)
     if state.probe:
         state.probe.close()   # nothing of the student's is running when the report is written
+    shutil.rmtree(state.scratch, ignore_errors=True)
     text = json.dumps(report_payload(state), indent=1, allow_nan=False)
     path, fd = config.getoption("--grader-report"), config.getoption("--grader-report-fd")
     if path:

@@ -98,6 +98,7 @@ class Probe:
         self.deadline: float | None = None    # set per test by the pytest plugin
         self.events = ProbeEvents()
         self.process: subprocess.Popen | None = None
+        self.ready = False
         self.generation = 0                   # refs from an earlier probe are void
         self._requests = 0
         self._starts = 0
@@ -107,7 +108,9 @@ class Probe:
     def _deadline(self) -> float:
         return self.deadline if self.deadline is not None else time.monotonic() + self.default_budget
 
-    def start(self) -> None:
+    def launch(self) -> None:
+        """Start a probe process without waiting for it (python and torch take seconds to load:
+        the checker starts one early and collects its tests meanwhile)."""
         if self._starts >= MAX_PROBE_STARTS:
             raise ProbeCrashed(f"your code was restarted {MAX_PROBE_STARTS} times; grading stopped here.")
         self._starts += 1
@@ -124,6 +127,14 @@ class Probe:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(argv, cwd=folder, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                             stderr=log, env=env, start_new_session=True, bufsize=0)
+        self.ready = False
+
+    def start(self) -> None:
+        """Start a probe and wait until it has loaded the student's module."""
+        self.launch()
+        self._await_ready()
+
+    def _await_ready(self) -> None:
         deadline = max(self._deadline(), time.monotonic()) + PROBE_START_SECONDS
         while True:
             try:
@@ -143,6 +154,7 @@ class Probe:
                 self.loading = event["loading"][:200]
             elif type(event) is dict and "ready" in event:
                 self.loading = None
+                self.ready = True
                 errors = event["ready"] if type(event["ready"]) is list else []
                 self.events.load_errors = [e for e in errors if type(e) is list and len(e) == 2][:20]
                 return
@@ -205,6 +217,8 @@ class Probe:
         """Send one request and return the decoded answer (see `nnkit.grading.probe`)."""
         if self.process is None:
             self.start()
+        elif not self.ready:
+            self._await_ready()
         self._requests += 1
         # A fresh random number per request: frames the student's code wrote ahead of time never match.
         number = secrets.randbits(63)
