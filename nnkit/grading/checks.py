@@ -2,24 +2,23 @@
 
 A grader never shows its own source: a failed check raises `GraderFailure`
 whose message is written for the student ("lr=1 did not diverge in 200 steps
-on seed 3"). Anything else a test raises came from the student's code and is
-reported as such.
+on seed 3"). What the student's code raised arrives from the probe as
+`nnkit.grading.remote.StudentRaised`, itself a `GraderFailure`.
 
-References are captured at import time, before any student code runs, so a
-submission that monkeypatches `torch.isfinite` or `math.isclose` cannot fool
-a check that uses the captured copy.
+These helpers run in the checker, which never runs student code; they still
+refuse look-alikes (a tensor subclass, a rigged `__bool__`), which cannot cross
+the wire anyway, so the same checks hold when a grader is run on trusted code.
 """
 from __future__ import annotations
 
 import random
-import sys
 
 import numpy as np
 import torch
 
 from nnkit.grading.course import DeviceUnavailable
 
-# Captured before the submission is imported (this module is imported by the pytest plugin).
+# Captured at import (a habit from when student code shared this process; still harmless).
 _Tensor = torch.Tensor
 _isfinite = torch.isfinite
 _allclose = torch.allclose
@@ -27,7 +26,6 @@ _manual_seed = torch.manual_seed
 _equal = torch.equal
 _cuda_available = torch.cuda.is_available()
 _float_types = (float, int)
-_setprofile, _getprofile = sys.setprofile, sys.getprofile
 
 
 class GraderFailure(AssertionError):
@@ -99,26 +97,3 @@ def pick_device(requested: str = "auto") -> torch.device:
             "Grade on 'cpu' or 'auto' (pytest --grader-device, nnkit --device, or c.RunHiddenGraders.device "
             "in nbgrader_config.py).")
     return torch.device(requested)
-
-
-def library_calls(fn, watched: dict) -> tuple[object, list[str]]:
-    """`(fn(), sorted names of the watched functions that ran during fn())`.
-
-    `watched` maps a function's code object to the name to report ("torch.nn.init.kaiming_normal_").
-    The kit's "implement it yourself" policy: a part that calls PyTorch's own version of what
-    it implements scores 0. A profile hook sees the code run however the submission reached
-    it (an alias, `getattr`, a copy of the module); hooks were captured before student code loads.
-    """
-    used = set()
-
-    def watch(frame, event, arg):
-        if event == "call" and frame.f_code in watched:
-            used.add(watched[frame.f_code])
-
-    previous = _getprofile()
-    _setprofile(watch)
-    try:
-        result = fn()
-    finally:
-        _setprofile(previous)
-    return result, sorted(used)
