@@ -121,6 +121,14 @@ def test_gradients_through_the_students_code(probe):
     assert call.value.item() == 5.0 and x.grad.tolist() == [2.0, 4.0]
 
 
+def test_seeding_and_functions_of_the_probe(probe):
+    probe.seed(5)
+    first = probe.function(torch.rand)(3)
+    probe.seed(5)
+    assert probe.function(torch.rand)(3).tolist() == first.tolist()
+    assert probe.function(torch.rand) is probe.function(torch.rand), "sent once per probe"
+
+
 def test_library_calls_are_seen_in_the_probe(probe):
     call = watched(probe.module.init_with_library, torch.empty(3, 4), library=True)
     assert "torch.nn.init.kaiming_normal_" in call.library

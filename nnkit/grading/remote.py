@@ -99,6 +99,7 @@ class Probe:
         self.events = ProbeEvents()
         self.process: subprocess.Popen | None = None
         self.ready = False
+        self._functions: dict = {}            # (generation, fn) -> its RemoteRef in that probe
         self.generation = 0                   # refs from an earlier probe are void
         self._requests = 0
         self._starts = 0
@@ -266,6 +267,26 @@ class Probe:
     def keep(self, obj) -> "RemoteRef":
         """Send a checker object (a data loader, a data set) once; later calls pass the ref."""
         return self.request("keep", obj)[0]
+
+    def function(self, fn) -> "RemoteRef":
+        """`fn` (an importable function of torch, NumPy, the standard library or the kit) as a
+        function of the probe: `probe.function(torch.manual_seed)(0)` seeds the probe's torch.
+        Sent once per probe process; ask again after a restart (an old ref is void)."""
+        if self.process is None:
+            self.start()
+        elif not self.ready:
+            self._await_ready()
+        key = (self.generation, fn)
+        if key not in self._functions:
+            self._functions[key] = self.keep(fn)
+        return self._functions[key]
+
+    def seed(self, seed: int) -> None:
+        """Seed the probe's Python, NumPy, torch and CUDA generators, as
+        `nnkit.grading.checks.seed_everything(seed)` seeds the checker's."""
+        from nnkit.grading.checks import seed_everything
+
+        self.function(seed_everything)(seed)
 
     def close(self) -> None:
         self.stop()
