@@ -14,8 +14,8 @@ import torch
 from claims import CIRCLE_LINEAR, CIRCLE_RELU, SPIRAL_OVERFIT, rise_ratio
 from nnkit.grading.checks import close, expect, real_float, real_tensor, seed_everything
 from nnkit.grading.remote import is_module, watched
-from ps4_reference import (accuracy, as_schedule, circle_data, fit, linear_layers, make_mlp, run, scheduler_created,
-                           seed_both, seed_probe, spiral_data, step_decay_lr, train_test_split)
+from ps4_reference import (accuracy, as_schedule, call_many, circle_data, fit, linear_layers, make_mlp, run,
+                           scheduler_created, seed_both, seed_probe, spiral_data, step_decay_lr, train_test_split)
 
 _tanh, _relu, _sigmoid, _linear = torch.tanh, torch.relu, torch.sigmoid, torch.nn.functional.linear
 _MultiStepLR, _SGD = torch.optim.lr_scheduler.MultiStepLR, torch.optim.SGD
@@ -148,12 +148,15 @@ def test_fit_switches_from_adam_to_sgd(submission, probe, switch_at):
 @pytest.mark.grade_cell("hidden_step_decay")
 @pytest.mark.parametrize("base_lr,milestones,gamma", [(0.1, [30, 60, 90], 0.1), (1.0, [1, 2, 3], 0.5),
                                                       (0.3, [50], 0.1), (0.05, [], 0.1), (2.0, [0, 40], 0.25)])
-def test_step_decay_matches_multisteplr(submission, base_lr, milestones, gamma):
+def test_step_decay_matches_multisteplr(submission, probe, base_lr, milestones, gamma):
     opt = _SGD([torch.nn.Parameter(torch.zeros(1))], lr=base_lr)
     sched = _MultiStepLR(opt, milestones=milestones, gamma=gamma)
-    for step in range(120):
+    steps = range(120)
+    rates = call_many(probe, submission.step_decay_lr, [base_lr] * len(steps), steps,
+                      [list(milestones) for _ in steps], [gamma] * len(steps))
+    for step, rate in zip(steps, rates):
         want = opt.param_groups[0]["lr"]
-        got = real_float(submission.step_decay_lr(base_lr, step, list(milestones), gamma), "step_decay_lr(...)")
+        got = real_float(rate, "step_decay_lr(...)")
         expect(abs(got - want) <= 1e-9 * base_lr,
                f"step_decay_lr({base_lr}, step={step}, milestones={milestones}, gamma={gamma}) differs from "
                "torch.optim.lr_scheduler.MultiStepLR after the same number of scheduler steps.")
