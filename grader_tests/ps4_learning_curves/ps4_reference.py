@@ -195,8 +195,8 @@ def call_many(probe, fn, *columns):
 
 def as_schedule(lr, steps):
     """A function of the step that can travel to the probe (a grader's own function cannot): the
-    table of lr(k), looked up by k. It covers twice the run, so a trainer that asks one step
-    ahead gets the rate it asked for, as it would from `lr` itself."""
+    table of lr(k), looked up by the integer step k. It covers twice the run, so a trainer that
+    asks one step ahead gets the rate it asked for, as it would from `lr` itself."""
     return tuple(lr(k) for k in range(2 * steps + 2)).__getitem__
 
 
