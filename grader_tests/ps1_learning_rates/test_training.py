@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from nnkit.grading.checks import expect, identical, real_float
+from nnkit.grading.remote import type_name
 from ps1_reference import DIVERGE_FACTOR, SEEDS, problem, reference_train
 
 _isfinite = math.isfinite
@@ -13,7 +14,7 @@ _isfinite = math.isfinite
 
 def _losses(value, steps, what):
     expect(isinstance(value, (list, tuple)) or type(value) is torch.Tensor,
-           f"{what} should return a list of losses, got {type(value).__name__}.")
+           f"{what} should return a list of losses, got {type_name(value)}.")
     values = [real_float(v, f"each loss returned by {what}") for v in value]
     expect(len(values) == steps, f"{what} with steps={steps} should return {steps} losses, got {len(values)}.")
     return values
@@ -79,7 +80,7 @@ def test_lr_0_001_learns_without_diverging(submission, device, measure):
 
 def _label(submission, losses, what):
     label = submission.diagnose(list(losses))
-    expect(type(label) is str, f"diagnose should return a string, got {type(label).__name__} for {what}.")
+    expect(type(label) is str, f"diagnose should return a string, got {type_name(label)} for {what}.")
     return label
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from nnkit.grading.checks import GraderFailure, close, expect, real_tensor, seed_everything
-from nnkit.grading.remote import StudentRaised, is_module
+from nnkit.grading.remote import StudentRaised, is_module, type_name
 from ps2_reference import mnist_raw, normalise
 
 _relu, _linear = torch.relu, torch.nn.functional.linear
@@ -63,7 +63,7 @@ def test_sizes_and_shapes(loaded):
         expect(type(value) is int and value == n,
                f"dataset_sizes['{phase}'] should be the number of samples in the {phase} set, as an int.")
     for name, value, want in (("height", height, 28), ("width", width, 28), ("channels", channels, 1), ("classes", classes, 10)):
-        expect(type(value) is int, f"{name} should be a Python int, got {type(value).__name__}.")
+        expect(type(value) is int, f"{name} should be a Python int, got {type_name(value)}.")
         expect(value == want, f"{name} is {value}, which is not right for MNIST.")
 
 

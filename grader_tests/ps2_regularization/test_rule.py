@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from nnkit.grading.checks import close, expect, real_float, real_tensor, seed_everything
-from nnkit.grading.remote import StudentRaised, watched
+from nnkit.grading.remote import StudentRaised, watched, type_name
 from ps2_reference import ReferenceModel, reference_choose_weight_decay
 
 _cross_entropy = torch.nn.functional.cross_entropy
@@ -34,7 +34,7 @@ def _scale(model, seed):
 
 def _penalty(submission, model, name):
     value = submission.l2_penalty(model)
-    expect(type(value) is torch.Tensor, f"l2_penalty should return a tensor, got {type(value).__name__}.")
+    expect(type(value) is torch.Tensor, f"l2_penalty should return a tensor, got {type_name(value)}.")
     expect(value.numel() == 1, f"l2_penalty should return a single number (a 0-dim tensor), got shape {tuple(value.shape)}.")
     return value
 

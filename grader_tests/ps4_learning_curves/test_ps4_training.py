@@ -13,7 +13,7 @@ import torch
 
 from claims import CIRCLE_LINEAR, CIRCLE_RELU, SPIRAL_OVERFIT, rise_ratio
 from nnkit.grading.checks import close, expect, real_float, real_tensor, seed_everything
-from nnkit.grading.remote import is_module, watched
+from nnkit.grading.remote import is_module, watched, type_name
 from ps4_reference import (accuracy, as_schedule, call_many, circle_data, fit, linear_layers, make_mlp, run,
                            scheduler_created, seed_both, seed_probe, spiral_data, step_decay_lr, train_test_split)
 
@@ -78,7 +78,7 @@ def _problem(seed, n=120, dropout=False):
 
 
 def _history(value, steps, what):
-    expect(isinstance(value, dict), f"{what} should return a dict, got {type(value).__name__}.")
+    expect(isinstance(value, dict), f"{what} should return a dict, got {type_name(value)}.")
     out = {}
     for key in ("train_loss", "test_loss"):
         expect(key in value, f"the history returned by {what} has no '{key}' entry.")
@@ -181,7 +181,7 @@ def test_step_decay_default_gamma(submission):
 # ---------------------------------------------------------------- is_overfitting
 def _flag(submission, losses, what, **kw):
     value = submission.is_overfitting(list(losses), **kw)
-    expect(type(value) is bool, f"is_overfitting should return a bool (True/False), got {type(value).__name__} for {what}.")
+    expect(type(value) is bool, f"is_overfitting should return a bool (True/False), got {type_name(value)} for {what}.")
     return value
 
 

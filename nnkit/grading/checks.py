@@ -28,6 +28,11 @@ _cuda_available = torch.cuda.is_available()
 _float_types = (float, int)
 
 
+def _type_name(value) -> str:
+    from nnkit.grading.remote import type_name  # remote imports this module
+    return type_name(value)
+
+
 class GraderFailure(AssertionError):
     """A check failed; `str(self)` is the student-facing message."""
 
@@ -49,7 +54,7 @@ def expect(condition, message: str) -> None:
 def real_tensor(value, what: str) -> torch.Tensor:
     """Return `value` if it is a genuine `torch.Tensor` (not a subclass or look-alike)."""
     if type(value) is not _Tensor and not (isinstance(value, torch.nn.Parameter)):
-        raise GraderFailure(f"{what} should be a torch.Tensor, got {type(value).__name__}.")
+        raise GraderFailure(f"{what} should be a torch.Tensor, got {_type_name(value)}.")
     return value.detach()
 
 
@@ -61,7 +66,7 @@ def real_float(value, what: str) -> float:
         return float(value.detach().cpu().item())
     if type(value) in _float_types or isinstance(value, (np.floating, np.integer)):
         return float(value)
-    raise GraderFailure(f"{what} should be a number, got {type(value).__name__}.")
+    raise GraderFailure(f"{what} should be a number, got {_type_name(value)}.")
 
 
 def close(a: torch.Tensor, b: torch.Tensor, *, rtol=1e-5, atol=1e-6) -> bool:

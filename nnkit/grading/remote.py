@@ -52,6 +52,10 @@ class StudentAttributeError(StudentRaised, AttributeError):
     """A missing attribute on a student's object (so `hasattr` works on a RemoteRef)."""
 
 
+class StudentTypeError(StudentRaised, TypeError):
+    """A TypeError from the probe (so `list(ref)` falls back from `len()` as it does in one process)."""
+
+
 class ProbeTimedOut(GraderFailure):
     pass
 
@@ -246,7 +250,8 @@ class Probe:
             raise RuntimeError(f"the probe could not read a grader's request: {str(reply['unreadable'])[:300]}")
         if "raised" in reply:
             text = str(reply["raised"])[:1000]
-            kind = StudentAttributeError if reply.get("type") == "AttributeError" else StudentRaised
+            kind = {"AttributeError": StudentAttributeError, "TypeError": StudentTypeError}.get(reply.get("type"),
+                                                                                               StudentRaised)
             raise kind(f"Your code raised {text}")
         if "missing" in reply:
             raise GraderFailure(str(reply["missing"])[:1000])
@@ -453,6 +458,11 @@ def watched(ref: RemoteRef, *args, library: bool = False, torch_functions: bool 
     elif type(same) is str and same in kwargs:
         value = kwargs[same]
     return Call(value, _names(reply, "library"), set(_names(reply, "torch_functions")))
+
+
+def type_name(value) -> str:
+    """The name of `value`'s type as the student wrote it (a RemoteRef's is the probe object's)."""
+    return value.type_name if isinstance(value, RemoteRef) else type(value).__name__
 
 
 def is_module(value) -> bool:
