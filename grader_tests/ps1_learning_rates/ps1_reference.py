@@ -48,19 +48,11 @@ def problem(seed, device, n_samples=1000, n_features=100):
 
 
 # ---------------------------------------------------------------- the student's side (the probe)
-def seed_probe(probe, seed):
-    """Seed the probe's RNGs (Python, NumPy, torch) as `seed_everything(seed)` seeds the checker's:
-    the student's code draws from the probe's own global RNG."""
-    probe.keep(seed_everything)(seed)
-
-
 def linear_layers(model, probe):
     """The layers of a student's model (a RemoteRef) whose type is exactly torch.nn.Linear, in
     `model.modules()` order, as RemoteRefs (`layer.weight` reads as a tensor). Exact, as
     `type(m) is torch.nn.Linear` was: a subclass or a class of the student's own named Linear is not one."""
-    identity, type_of = probe.keep(id), probe.keep(type)   # run in the probe, where the classes live
-    linear = identity(torch.nn.Linear)
-    return [m for m in model.modules() if m.type_name == "Linear" and identity(type_of(m)) == linear]
+    return probe.modules_of_type(model, torch.nn.Linear)
 
 
 # ---------------------------------------------------------------- "implement it yourself"

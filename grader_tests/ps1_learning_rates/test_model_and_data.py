@@ -4,7 +4,7 @@ import torch
 
 from nnkit.grading.checks import close, expect, real_tensor, seed_everything
 from nnkit.grading.remote import is_module
-from ps1_reference import linear_layers, reference_dataset, seed_probe
+from ps1_reference import linear_layers, reference_dataset
 
 _sigmoid, _linear = torch.sigmoid, torch.nn.functional.linear
 
@@ -22,7 +22,7 @@ def test_model_layers(submission, probe):
 @pytest.mark.parametrize("batch", [1, 7, 64])
 def test_model_forward_is_sigmoid_mlp(submission, probe, batch, device):
     seed_everything(batch)
-    seed_probe(probe, batch)
+    probe.seed(batch)
     model = submission.Model().to(device)
     layers = linear_layers(model, probe)
     expect(len(layers) == 3, f"Model should have exactly 3 Linear layers, found {len(layers)}.")
@@ -58,7 +58,7 @@ def test_dataset_targets_per_sample(submission, n_samples, n_features):
 @pytest.mark.grade_cell("hidden_dataset")
 def test_dataset_uses_generator_and_standard_normal(submission, probe):
     x1, _ = submission.create_dataset(4000, 50, generator=torch.Generator().manual_seed(3))
-    seed_probe(probe, 12345)  # the global RNG must not matter when a generator is passed
+    probe.seed(12345)  # the global RNG must not matter when a generator is passed
     x2, _ = submission.create_dataset(4000, 50, generator=torch.Generator().manual_seed(3))
     x1, x2 = real_tensor(x1, "x"), real_tensor(x2, "x")
     expect(close(x1, x2, rtol=0, atol=0), "create_dataset ignores its `generator`: the same generator seed gave different x.")

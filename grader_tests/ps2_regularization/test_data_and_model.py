@@ -18,15 +18,10 @@ _DataLoader = torch.utils.data.DataLoader
 BATCH = 64  # 60000 = 937 * 64 + 32 and 10000 = 156 * 64 + 16: both last batches are smaller
 
 
-def _in_probe(probe, function):
-    """A builtin, torch or kit function, to call in the probe on its objects (it travels by name)."""
-    return probe.keep(function)
-
-
 def _seed_both(probe, seed):
     """Seed here and in the probe, where the student's models and loaders draw their random numbers."""
     seed_everything(seed)
-    _in_probe(probe, seed_everything)(seed)
+    probe.seed(seed)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +37,7 @@ def _loaders(loaded, probe):
     data_loaders = loaded[0]
     expect(isinstance(data_loaders, dict) and sorted(data_loaders) == ["test", "train"],
            "data_loaders should be a dict with the keys 'train' and 'test'.")
-    remote_isinstance = _in_probe(probe, isinstance)
+    remote_isinstance = probe.function(isinstance)
     for phase in ("train", "test"):
         expect(remote_isinstance(data_loaders[phase], _DataLoader) is True,
                f"data_loaders['{phase}'] should be a torch.utils.data.DataLoader.")
@@ -160,9 +155,7 @@ def _linears(model, probe):
     """The layers of the student's model whose type is exactly torch.nn.Linear, in order. The
     classes live in the probe: `type(m) is torch.nn.Linear` is asked there, as the ids of the
     two classes (a subclass, or a class of the student's own named Linear, is not one)."""
-    identity, type_of = _in_probe(probe, id), _in_probe(probe, type)
-    linear = identity(torch.nn.Linear)
-    return [m for m in model.modules() if m.type_name == "Linear" and identity(type_of(m)) == linear]
+    return probe.modules_of_type(model, torch.nn.Linear)
 
 
 CONFIGS = [(28, 28, 1, 10), (8, 6, 3, 5)]

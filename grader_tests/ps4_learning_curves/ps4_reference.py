@@ -164,17 +164,11 @@ def run(dataset, seed, *, hidden=(4, 2), activation="tanh", lr=0.03, steps=1000,
 
 
 # ---------------------------------------------------------------- the student's side (the probe)
-def seed_probe(probe, seed):
-    """Seed the probe's RNGs (Python, NumPy, torch) as `seed_everything(seed)` seeds the checker's:
-    the student's code draws from the probe's own global RNG."""
-    probe.keep(seed_everything)(seed)
-
-
 def seed_both(probe):
     """`seed_fn` for a run with the student's model and trainer: the checker's RNGs and the probe's."""
     def seed_fn(seed):
         seed_everything(seed)
-        seed_probe(probe, seed)
+        probe.seed(seed)
     return seed_fn
 
 
@@ -182,9 +176,7 @@ def linear_layers(model, probe):
     """The layers of a student's model (a RemoteRef) whose type is exactly torch.nn.Linear, in
     `model.modules()` order, as RemoteRefs (`layer.weight` reads as a tensor). Exact, as
     `type(m) is torch.nn.Linear` was: a subclass or a class of the student's own named Linear is not one."""
-    identity, type_of = probe.keep(id), probe.keep(type)   # run in the probe, where the classes live
-    linear = identity(torch.nn.Linear)
-    return [m for m in model.modules() if m.type_name == "Linear" and identity(type_of(m)) == linear]
+    return probe.modules_of_type(model, torch.nn.Linear)
 
 
 def call_many(probe, fn, *columns):

@@ -15,7 +15,7 @@ from claims import CIRCLE_LINEAR, CIRCLE_RELU, SPIRAL_OVERFIT, rise_ratio
 from nnkit.grading.checks import close, expect, real_float, real_tensor, seed_everything
 from nnkit.grading.remote import is_module, watched, type_name
 from ps4_reference import (accuracy, as_schedule, call_many, circle_data, fit, linear_layers, make_mlp, run,
-                           scheduler_created, seed_both, seed_probe, spiral_data, step_decay_lr, train_test_split)
+                           scheduler_created, seed_both, spiral_data, step_decay_lr, train_test_split)
 
 _tanh, _relu, _sigmoid, _linear = torch.tanh, torch.relu, torch.sigmoid, torch.nn.functional.linear
 _MultiStepLR, _SGD = torch.optim.lr_scheduler.MultiStepLR, torch.optim.SGD
@@ -29,7 +29,7 @@ BEHAVIOUR_SEEDS = range(3)
                                                ((), "tanh"), ((2,) * 6, "relu")])
 def test_mlp_structure_and_forward(submission, probe, hidden, activation):
     seed_everything(3)
-    seed_probe(probe, 3)
+    probe.seed(3)
     model = submission.make_mlp(hidden, activation)
     expect(is_module(model), "make_mlp should return a torch.nn.Module.")
     layers = [(m.weight, m.bias) for m in linear_layers(model, probe)]
@@ -53,7 +53,7 @@ def test_mlp_structure_and_forward(submission, probe, hidden, activation):
 
 @pytest.mark.grade_cell("hidden_mlp")
 def test_mlp_uses_default_initialisation_in_order(submission, probe):
-    seed_probe(probe, 11)
+    probe.seed(11)
     mine = submission.make_mlp((4, 2), "tanh")
     seed_everything(11)
     ref = make_mlp((4, 2), "tanh")
@@ -98,7 +98,7 @@ def _compare(submission, probe, seed, steps, what, *, lr, dropout=False, **kw):
     lr = as_schedule(lr, steps) if callable(lr) else lr
     seed_everything(100 + seed)
     expected = fit(model, data, lr=lr, steps=steps, generator=torch.Generator().manual_seed(seed), **kw)
-    seed_probe(probe, 100 + seed)
+    probe.seed(100 + seed)
     got = _history(submission.fit(mine, data, lr=lr, steps=steps, generator=torch.Generator().manual_seed(seed), **kw),
                    steps, "fit")
     for key in ("train_loss", "test_loss"):

@@ -144,6 +144,12 @@ def _keep(obj) -> int:
     return ref
 
 
+def modules_of_exact_type(model, cls) -> list:
+    """The submodules of `model` whose type is exactly `cls`, in `modules()` order (run in the
+    probe, where the classes live: a subclass, or a student's own class of the same name, is not one)."""
+    return [m for m in model.modules() if type(m) is cls]
+
+
 # ---------------------------------------------------------------- watching a call
 def _library_code():
     """Code objects of PyTorch's own initialisers and schedulers, captured before the

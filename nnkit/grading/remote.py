@@ -286,6 +286,13 @@ class Probe:
             self._functions[key] = self.keep(fn)
         return self._functions[key]
 
+    def modules_of_type(self, model: "RemoteRef", cls) -> list:
+        """The layers of a student's model whose type is exactly `cls` (e.g. `torch.nn.Linear`),
+        in `modules()` order, as RemoteRefs; one request."""
+        from nnkit.grading.probe import modules_of_exact_type
+
+        return self.function(modules_of_exact_type)(model, cls)
+
     def seed(self, seed: int) -> None:
         """Seed the probe's Python, NumPy, torch and CUDA generators, as
         `nnkit.grading.checks.seed_everything(seed)` seeds the checker's."""
