@@ -75,4 +75,10 @@ if os.environ.get("MNIST_ROOT"):
     os.environ["MNIST_ROOT"] = str(mnist_root()[0] / "MNIST" / "raw")
 c.SafeExecute.kernel_name = "nnkit-sandbox"
 c.KernelManager.transport = "ipc"
+# One ipc address per nbgrader process. jupyter_client's default, the relative "kernel-ipc" in the
+# course folder, is shared by every autograde running there at once (nnkit batch): two kernels
+# starting together picked the same socket files, and one waited for a kernel that never answered.
+import tempfile  # noqa: E402
+
+c.KernelManager.ip = os.path.join(tempfile.mkdtemp(prefix="nnkit-ipc-"), "kernel")
 c.RunHiddenGraders.sandbox = True
