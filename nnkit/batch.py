@@ -567,7 +567,9 @@ def plan_batch(course: Course, assignments: list[str], *, force: bool = False, d
                     and last.graders_hash == graders and student in in_gradebook[assignment]):
                 skipped.append(last)
                 continue
-            jobs.append(Job(str(course.root), student, assignment, url, limit, hand_in, graders, nbgrader_args))
+            # One core per job: the pool runs k jobs at once, so the graders wait for the kernel.
+            jobs.append(Job(str(course.root), student, assignment, url, limit, hand_in, graders,
+                            ("--StartHiddenGraders.enabled=False", *nbgrader_args)))
     return Plan(jobs, skipped, settings, url)
 
 

@@ -139,8 +139,11 @@ class StartHiddenGraders(NbGraderPreprocessor):
     so both run at once: an autograde takes about the longer of the two, not their sum.
     `RunHiddenGraders`' settings apply; if a step between changes a source, it grades again."""
 
+    enabled = Bool(True, help="Overlap the graders with the kernel (one hand-in finishes sooner). `nnkit batch` "
+                              "turns it off: there the pool keeps every core busy, one job per core").tag(config=True)
+
     def preprocess(self, nb, resources):
-        if hidden_grader_cells(nb):
+        if self.enabled and hidden_grader_cells(nb):
             graders = RunHiddenGraders(config=self.config, parent=self.parent)
             resources.setdefault("nnkit", {})["graders"] = graders.start(nb, resources)
         return nb, resources
