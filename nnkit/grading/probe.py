@@ -150,6 +150,30 @@ def modules_of_exact_type(model, cls) -> list:
     return [m for m in model.modules() if type(m) is cls]
 
 
+def _at_path(obj, path: str):
+    for name in path.split("."):
+        obj = getattr(obj, name)
+    return obj
+
+
+def attributes(obj, paths: list, default=None) -> list:
+    """`[obj.<path> for path in paths]` for dotted paths ("running_mean.requires_grad"), `default`
+    where an attribute is missing: several reads of a student's object in one request."""
+    found = []
+    for path in paths:
+        try:
+            found.append(_at_path(obj, path))
+        except AttributeError:
+            found.append(default)
+    return found
+
+
+def call_at(obj, path: str, *args, **kwargs):
+    """`obj.<path>(*args, **kwargs)`, e.g. ("weight.data.copy_", value): a method of a tensor the
+    student's object holds, called on that tensor itself (a copy sent to the checker would not do)."""
+    return _at_path(obj, path)(*args, **kwargs)
+
+
 # ---------------------------------------------------------------- watching a call
 def _library_code():
     """Code objects of PyTorch's own initialisers and schedulers, captured before the
@@ -229,11 +253,38 @@ def _state_of(value):
     return None
 
 
-def _writeback(args, kwargs) -> list:
+def _tensor_snapshots(args, kwargs) -> dict:
+    """The values and gradients of the tensors the checker passed in, before a call: a tensor the
+    call left as it was is not sent back (a 200,000-element input would cross the pipe twice)."""
+    import torch
+
+    snapshots = {}
+    for key, value in [*enumerate(args), *kwargs.items()]:
+        if type(value) in (torch.Tensor, torch.nn.Parameter) and id(value) not in _RESOLVED and value.is_leaf:
+            grad = value.grad
+            snapshots[key] = (value.detach().clone(), None if grad is None else grad.detach().clone())
+    return snapshots
+
+
+def _unchanged(value, snapshot) -> bool:
+    """Values and gradient exactly as before (compared by value: `p.data` writes bump no version)."""
+    import torch
+
+    data, grad = snapshot
+    now = value.grad if value.is_leaf else None
+
+    def same(a, b):
+        return a.dtype == b.dtype and a.shape == b.shape and torch.equal(a.detach(), b)
+    return same(value, data) and (grad is None and now is None or grad is not None and now is not None and same(now, grad))
+
+
+def _writeback(args, kwargs, snapshots: dict) -> list:
     changed = []
     for key, value in [*enumerate(args), *kwargs.items()]:
         if id(value) in _RESOLVED:
             continue  # an object of the probe's own, not a copy of the checker's
+        if key in snapshots and _unchanged(value, snapshots[key]):
+            continue
         state = _state_of(value)
         if state is not None:
             changed.append([key, state])
@@ -241,9 +292,24 @@ def _writeback(args, kwargs) -> list:
 
 
 # ---------------------------------------------------------------- serving
+def _backward(value, gradient) -> None:
+    """`value.backward(gradient)`, as the sum of value * gradient: the same vector-Jacobian product
+    (the product's backward hands `gradient` on exactly), without torch's check of an explicit
+    gradient, which imports sympy (half a second in a fresh process, once per probe)."""
+    import torch
+
+    if not isinstance(gradient, torch.Tensor):
+        return value.backward(gradient)
+    if gradient.shape != value.shape:
+        raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {tuple(gradient.shape)} and "
+                           f"output[0] has a shape of {tuple(value.shape)}.")
+    (value * gradient.to(value.device, value.dtype)).sum().backward()
+
+
 def _call(fn, args, kwargs, options):
     import torch
 
+    snapshots = _tensor_snapshots(args, kwargs)
     watch = _Watch(bool(options.get("library")), bool(options.get("torch_functions")))
     with watch:
         value = fn(*args, **kwargs)
@@ -252,7 +318,7 @@ def _call(fn, args, kwargs, options):
     if gradient is not None:
         if not isinstance(value, torch.Tensor):
             raise TypeError(f"the graders expected a tensor to back-propagate through, got {type(value).__name__}")
-        value.backward(gradient.to(value.device) if isinstance(gradient, torch.Tensor) else gradient)
+        _backward(value, gradient)
     if watch.library:
         reply["library"] = sorted(watch.library_seen)
     if watch.recorder is not None:
@@ -262,7 +328,7 @@ def _call(fn, args, kwargs, options):
         if value is given and id(given) not in _RESOLVED:
             reply["same_as_arg"] = key   # an in-place function returned what it was given
             break
-    reply["writeback"] = _writeback(args, kwargs)
+    reply["writeback"] = _writeback(args, kwargs, snapshots)
     return reply
 
 

@@ -34,9 +34,8 @@ from pathlib import Path
 
 import pytest
 
-from nnkit.grading import checks  # noqa: F401  (captures torch references at start-up)
-from nnkit.grading.checks import GraderFailure, pick_device
 from nnkit.grading.course import Course, DeviceUnavailable
+from nnkit.grading.failure import GraderFailure
 from nnkit.grading.job import GradingJob
 from nnkit.grading.notebook import NotebookProblem, assemble_module_source, read_notebook
 from nnkit.grading.remote import Probe
@@ -150,19 +149,26 @@ def pytest_configure(config):
         return
     session = config.stash[SESSION] = GraderSession(config, job)
     config.pluginmanager.register(session, "nnkit-grader-session")
-    import torch  # noqa: F401  (before use_grading_threads, which sets torch's count once it is loaded)
-
-    use_grading_threads(job.threads)
-    try:
-        session.device = pick_device(job.device)
-    except DeviceUnavailable as problem:
-        raise pytest.UsageError(str(problem)) from None
-    # Launch the probe now: it takes seconds to import torch, while pytest collects the graders.
+    # Launch the probe first, before this process imports torch: the probe takes seconds to load
+    # torch and the student's module, and does so while the checker loads torch and collects.
     session.scratch = Path(tempfile.mkdtemp(prefix="nnkit-probe-"))
     try:
         session.start_probe(session.scratch).launch()
     except SubmissionError:
         pass   # the `probe` fixture says so, in every test
+    import torch  # noqa: F401  (before use_grading_threads, which sets torch's count once it is loaded)
+
+    from nnkit.grading.checks import pick_device
+
+    use_grading_threads(job.threads)
+    try:
+        session.device = pick_device(job.device)
+    except DeviceUnavailable as problem:
+        if session.probe:
+            session.probe.close()
+        raise pytest.UsageError(str(problem)) from None
+    if session.probe:
+        session.probe.device = session.device   # where the probe's answers are moved to
 
 
 def pytest_collection_modifyitems(session, config, items):

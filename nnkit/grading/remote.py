@@ -24,6 +24,7 @@ and the next request starts a fresh probe, without a cell whose loading killed i
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -35,13 +36,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
+from nnkit.grading.failure import GraderFailure
 
-from nnkit.grading import wire
-from nnkit.grading.checks import GraderFailure
+# torch and the wire (which needs torch) load on first use, not here: the checker launches
+# the probe before it imports torch itself, so that the two processes load it at the same time.
 
 PROBE_START_SECONDS = 120    # python + torch import + the student's module, beyond the test's own budget
 MAX_PROBE_STARTS = 50        # per grading session
+PIPE_BYTES = 1 << 20
 
 
 class StudentRaised(GraderFailure):
@@ -131,6 +133,11 @@ class Probe:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(argv, cwd=folder, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                             stderr=log, env=env, start_new_session=True, bufsize=0)
+        for pipe in (self.process.stdin, self.process.stdout):
+            try:   # 1 MiB pipes: a tensor of a few MB crosses in a few wake-ups, not one per 64 KiB
+                fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+            except OSError:
+                pass   # above /proc/sys/fs/pipe-max-size: the default size works too, more slowly
         self.ready = False
 
     def start(self) -> None:
@@ -183,6 +190,8 @@ class Probe:
     # ------------------------------------------------------------ the channel
     def _receive(self, deadline: float):
         """Next frame from the probe, as plain data, before `deadline`."""
+        from nnkit.grading import wire
+
         fd = self.process.stdout.fileno()
         header = self._read(fd, wire.HEADER.size, deadline)
         size = wire.HEADER.unpack(header)[0]
@@ -219,6 +228,8 @@ class Probe:
 
     def request(self, *message):
         """Send one request and return the decoded answer (see `nnkit.grading.probe`)."""
+        from nnkit.grading import wire
+
         if self.process is None:
             self.start()
         elif not self.ready:
@@ -244,6 +255,8 @@ class Probe:
         return self._answer(reply)
 
     def _answer(self, reply: dict):
+        from nnkit.grading import wire
+
         if "unreadable" in reply:
             raise RuntimeError(f"the probe could not read a grader's request: {str(reply['unreadable'])[:300]}")
         if "raised" in reply:
@@ -291,6 +304,20 @@ class Probe:
 
         return self.function(modules_of_exact_type)(model, cls)
 
+    def attributes(self, ref: "RemoteRef", *paths: str, default=None) -> list:
+        """`[ref.<path> for path in paths]` (dotted: "weight.grad", "running_var.requires_grad"),
+        `default` for a missing one; one request."""
+        from nnkit.grading.probe import attributes
+
+        return self.function(attributes)(ref, list(paths), default)
+
+    def call_at(self, ref: "RemoteRef", path: str, *args, **kwargs):
+        """`ref.<path>(*args, **kwargs)` in the probe, e.g. `probe.call_at(layer, "weight.data.copy_", w)`
+        writes into the layer's own tensor; one request."""
+        from nnkit.grading.probe import call_at
+
+        return self.function(call_at)(ref, path, *args, **kwargs)
+
     def seed(self, seed: int) -> None:
         """Seed the probe's Python, NumPy, torch and CUDA generators, as
         `nnkit.grading.checks.seed_everything(seed)` seeds the checker's."""
@@ -316,7 +343,9 @@ def _apply_writeback(args, kwargs, changes) -> None:
         _restore(target, state)
 
 
-def _copy_into(target: torch.Tensor, value, what: str) -> None:
+def _copy_into(target: "torch.Tensor", value, what: str) -> None:
+    import torch
+
     data = value
     if type(data) is not torch.Tensor or data.shape != target.shape:
         raise GraderFailure(f"your code replaced {what} with a value of another shape or type.")
@@ -330,6 +359,8 @@ def _copy_into(target: torch.Tensor, value, what: str) -> None:
 
 
 def _restore(target, state: dict) -> None:
+    import torch
+
     if isinstance(target, torch.nn.Module) and type(state.get("params")) is dict:
         params, buffers = dict(target.named_parameters()), dict(target.named_buffers())
         new_params, new_buffers = state["params"], state.get("buffers") or {}
@@ -399,6 +430,8 @@ class RemoteRef:
     def __getattr__(self, name):
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
+        if self._is_module and name in MODULE_METHODS:
+            return RemoteMethod(self, name)   # looked up when called: one request, not two
         return self._request("getattr", self._id, name)[0]
 
     def __setattr__(self, name, value):
@@ -442,12 +475,37 @@ class RemoteRef:
         return True
 
 
+# Methods every torch.nn.Module has: `layer.train()` on a RemoteRef sends one "method" request
+# instead of fetching the bound method first (a grader calls these thousands of times).
+MODULE_METHODS = frozenset({"train", "eval", "double", "float", "to", "cpu", "zero_grad", "parameters",
+                            "named_parameters", "buffers", "named_buffers", "modules", "named_modules",
+                            "children", "state_dict", "load_state_dict", "get_parameter", "get_buffer",
+                            "requires_grad_", "apply", "forward"})
+
+
+class RemoteMethod:
+    """`ref.<name>` for a method of a module in the probe, called later as `ref.method(name, ...)`."""
+
+    __slots__ = ("_ref", "_name")
+
+    def __init__(self, ref: RemoteRef, name: str):
+        self._ref, self._name = ref, name
+
+    def __call__(self, *args, **kwargs):
+        return self._ref.method(self._name, *args, **kwargs)
+
+    def __repr__(self):
+        return f"<method {self._name} of {self._ref!r}>"
+
+
 def watched(ref: RemoteRef, *args, library: bool = False, torch_functions: bool = False,
             backward=None, _method: str | None = None, **kwargs) -> Call:
     """Call `ref` in the probe and say what ran: `library` lists PyTorch's own initialisers and
     schedulers that ran ("torch.nn.init.kaiming_normal_", "torch.optim.lr_scheduler");
     `torch_functions` the torch functions called. With `backward=g`, the result (a tensor) is
     back-propagated with gradient g: the `.grad` of the tensors and models passed in come back."""
+    if isinstance(ref, RemoteMethod):
+        ref, _method = ref._ref, ref._name
     if not isinstance(ref, RemoteRef):
         raise TypeError("watched() calls a function of the student's code")
     options = {"library": library, "torch_functions": torch_functions, "backward": backward}
@@ -471,4 +529,6 @@ def type_name(value) -> str:
 
 def is_module(value) -> bool:
     """`value` is a torch.nn.Module, here or in the probe."""
+    import torch
+
     return isinstance(value, torch.nn.Module) or (isinstance(value, RemoteRef) and value.is_module)
