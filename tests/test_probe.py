@@ -73,6 +73,24 @@ def init_with_library(t):
 def numpy_answer():
     import numpy
     return numpy.arange(3.0), numpy.float64(2.5)
+
+
+def add_one_through_data(t):
+    t.data.add_(1.0)   # a write autograd's version counter does not see
+
+
+def double(x):
+    return 2 * x
+
+
+def count_to(n):
+    for i in range(n):
+        yield torch.full((2,), float(i))
+
+
+def breaks_after(n):
+    yield from range(n)
+    raise ValueError("broken stream")
 '''
 
 
@@ -127,6 +145,60 @@ def test_seeding_and_functions_of_the_probe(probe):
     probe.seed(5)
     assert probe.function(torch.rand)(3).tolist() == first.tolist()
     assert probe.function(torch.rand) is probe.function(torch.rand), "sent once per probe"
+
+
+def _count_requests(probe):
+    sent = []
+    request = probe.request
+
+    def counting(*message):
+        sent.append(message[0])
+        return request(*message)
+    probe.request = counting
+    return sent
+
+
+def test_several_reads_a_write_and_a_method_cost_one_request_each(probe):
+    layer = probe.module.Doubler()
+    probe.attributes(layer, "weight")   # each sends its function to the probe once
+    probe.call_at(layer, "weight.data.copy_", torch.ones(3))
+    sent = _count_requests(probe)
+    weight, flag, missing = probe.attributes(layer, "weight", "weight.requires_grad", "no_such_tensor")
+    assert weight.tolist() == [1.0, 1.0, 1.0] and flag is True and missing is None and len(sent) == 1
+    probe.call_at(layer, "weight.data.copy_", torch.full((3,), 2.0))
+    assert layer(torch.ones(3)).tolist() == [4.0, 4.0, 4.0] and len(sent) == 3
+    layer.eval()
+    assert sent[-1] == "method" and len(sent) == 4 and layer.training is False
+
+
+def test_only_changed_tensors_are_sent_back(probe):
+    x = torch.ones(3)
+    value, changes, _ = probe.request("call", probe.module.triple._id, (x,), {}, {})
+    assert value.tolist() == [3.0, 3.0, 3.0] and changes == [], "an argument the call did not touch stays here"
+    probe.module.add_one_through_data(x)
+    assert x.tolist() == [2.0, 2.0, 2.0], "a write through .data is a change too"
+
+
+def test_iteration_reads_ahead_and_keeps_errors_in_place(probe):
+    sent = _count_requests(probe)
+    items = [t.tolist() for t in probe.module.count_to(10)]
+    assert items == [[float(i)] * 2 for i in range(10)]
+    assert sent.count("next") == 4, f"1 + 2 + 4 + the last 3 items: {sent}"
+    first = next(iter(probe.module.count_to(1000)))
+    assert first.tolist() == [0.0, 0.0] and sent.count("next") == 5, "one item asked, one item fetched"
+    seen = []
+    with pytest.raises(StudentRaised, match="broken stream"):
+        for item in probe.module.breaks_after(5):
+            seen.append(item)
+    assert seen == [0, 1, 2, 3, 4], "the items before the error all arrive, then the error"
+
+
+def test_back_propagating_a_gradient_through_the_students_output(probe):
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    call = watched(probe.module.double, x, backward=torch.tensor([1.0, 3.0]))
+    assert call.value.tolist() == [2.0, 4.0] and x.grad.tolist() == [2.0, 6.0]
+    with pytest.raises(StudentRaised, match="Mismatch in shape"):
+        watched(probe.module.double, torch.ones(2, requires_grad=True), backward=torch.ones(3))
 
 
 def test_library_calls_are_seen_in_the_probe(probe):

@@ -12,7 +12,7 @@ the checker's requests, one at a time:
     ("getattr", ref, name)                   a module-level name, or an attribute
     ("call", ref, args, kwargs, options)     call a function, a class, a model ...
     ("method", ref, name, args, kwargs, options)
-    ("iter", ref) / ("next", ref) / ("len", ref) / ("getitem", ref, key)
+    ("iter", ref) / ("next", ref, count) / ("len", ref) / ("getitem", ref, key)
     ("keep", obj)                            hold a checker object (a data loader) for later calls
     ("deepcopy", ref) / ("release", [refs])
 
@@ -32,6 +32,7 @@ the channel.
 from __future__ import annotations
 
 import copy
+import importlib
 import importlib.util
 import json
 import os
@@ -332,6 +333,43 @@ def _call(fn, args, kwargs, options):
     return reply
 
 
+READ_AHEAD_ELEMENTS = 4_000_000   # tensor elements per answer when reading ahead (one item at least)
+_PENDING: dict[int, BaseException] = {}   # iterator ref -> what it raised after items already sent
+
+
+def _elements(value, depth: int = 0) -> int:
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value.numel()
+    if type(value) in (list, tuple) and depth < 4:
+        return sum(_elements(v, depth + 1) for v in value)
+    if type(value) is dict and depth < 4:
+        return sum(_elements(v, depth + 1) for v in value.values())
+    return 0
+
+
+def _next_items(ref: int, count: int) -> dict:
+    """Up to `count` items of an iterator in one answer (fewer when they are large), and whether it
+    ended. What it raises after some items were taken is raised at the next request, in its place."""
+    if ref in _PENDING:
+        raise _PENDING.pop(ref)
+    iterator, items, elements = _TABLE[ref], [], 0
+    while len(items) < max(1, int(count)) and elements < READ_AHEAD_ELEMENTS:
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return {"value": items, "stop": True}
+        except BaseException as error:
+            if not items:
+                raise
+            _PENDING[ref] = error
+            break
+        items.append(encode(item, _keep))
+        elements += _elements(item)
+    return {"value": items}
+
+
 def _serve_one(message, module, load_errors):
     op = message[0]
     if op == "getattr":
@@ -350,10 +388,7 @@ def _serve_one(message, module, load_errors):
         return {"value": {"__nnkit__": "ref", "id": _keep(iter(_TABLE[message[1]])), "type": "iterator",
                           "module": False, "callable": False}}
     if op == "next":
-        try:
-            return {"value": encode(next(_TABLE[message[1]]), _keep)}
-        except StopIteration:
-            return {"stop": True}
+        return _next_items(message[1], message[2])
     if op == "len":
         return {"value": encode(len(_TABLE[message[1]]), _keep)}
     if op == "getitem":
@@ -400,6 +435,9 @@ def main(workdir: str) -> None:
     from nnkit.grading import wire
 
     use_grading_threads(settings.get("threads", 1))
+    for name in settings.get("warm_up", []):   # before the student's code (see remote.warm_up_modules)
+        if name.split(".")[0] == "torch":
+            importlib.import_module(name)
     global _WATCHED, _TorchFunctionRecorder, encode
     _WATCHED = _library_code()
     _TorchFunctionRecorder = _recorder_class()

@@ -25,6 +25,7 @@ measurements) lives in a `GraderSession` registered as a plugin, kept in
 """
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -169,6 +170,8 @@ def pytest_configure(config):
         raise pytest.UsageError(str(problem)) from None
     if session.probe:
         session.probe.device = session.device   # where the probe's answers are moved to
+        for name in session.probe.warm_up:       # while the probe imports the same (remote.warm_up_modules)
+            importlib.import_module(name)
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -44,6 +44,7 @@ from nnkit.grading.failure import GraderFailure
 PROBE_START_SECONDS = 120    # python + torch import + the student's module, beyond the test's own budget
 MAX_PROBE_STARTS = 50        # per grading session
 PIPE_BYTES = 1 << 20
+MAX_READ_AHEAD = 64          # items of an iterator per request
 
 
 class StudentRaised(GraderFailure):
@@ -81,6 +82,13 @@ def _how_it_died(returncode) -> str:
         return f"exit code {returncode}"
 
 
+def warm_up_modules(module_source: str) -> tuple[str, ...]:
+    """What the probe and the checker import while they start, side by side, because both would
+    import it later, one after the other: torch's first optimizer imports torch._dynamo (about
+    1.4 s). A submission that never builds an optimizer (ps3) does not pay for it."""
+    return ("torch._dynamo",) if "optim" in module_source else ()
+
+
 @dataclass
 class ProbeEvents:
     """What happened to the probes of one grading session (for the status and the notes)."""
@@ -96,6 +104,7 @@ class Probe:
     def __init__(self, module_source: str, workdir: Path, *, device: torch.device, threads: int = 1,
                  wrap=None, default_budget: float = 300.0):
         self.module_source = module_source
+        self.warm_up = warm_up_modules(module_source)
         self.workdir = Path(workdir)
         self.device = device
         self.threads = threads
@@ -124,7 +133,8 @@ class Probe:
         folder = self.workdir / f"probe-{self.generation}"
         folder.mkdir(parents=True)
         (folder / "submission.py").write_text(self.module_source)
-        (folder / "probe.json").write_text(json.dumps({"threads": self.threads, "left_out": self.events.left_out}))
+        (folder / "probe.json").write_text(json.dumps({"threads": self.threads, "left_out": self.events.left_out,
+                                                       "warm_up": list(self.warm_up)}))
         argv = [sys.executable, "-m", "nnkit.grading.probe", str(folder)]
         if self.wrap:
             argv = self.wrap(argv, folder)
@@ -444,12 +454,17 @@ class RemoteRef:
         return watched(self, *args, _method=name, **kwargs).value
 
     def __iter__(self):
+        """The items, fetched ahead: 1, 2, 4 ... up to MAX_READ_AHEAD per request (fewer when they are
+        large), so a grader that stops after the first batch pays for one, and a whole data loader
+        crosses in a few requests, not one per batch."""
         iterator = self._request("iter", self._id)[0]
+        ahead = 1
         while True:
-            value, _, reply = iterator._request("next", iterator._id)
+            values, _, reply = iterator._request("next", iterator._id, ahead)
+            yield from values if type(values) is list else ()
             if reply.get("stop") is True:
                 return
-            yield value
+            ahead = min(2 * ahead, MAX_READ_AHEAD)
 
     def __len__(self):
         value = self._request("len", self._id)[0]
