@@ -268,14 +268,13 @@ def _tensor_snapshots(args, kwargs) -> dict:
 
 
 def _unchanged(value, snapshot) -> bool:
-    """Values and gradient exactly as before (compared by value: `p.data` writes bump no version)."""
-    import torch
-
+    """Values and gradient exactly as before (compared by value: `p.data` writes bump no version),
+    with the `torch.equal` taken before the student's code loaded (which may replace it)."""
     data, grad = snapshot
     now = value.grad if value.is_leaf else None
 
     def same(a, b):
-        return a.dtype == b.dtype and a.shape == b.shape and torch.equal(a.detach(), b)
+        return a.dtype == b.dtype and a.shape == b.shape and _equal(a.detach(), b)
     return same(value, data) and (grad is None and now is None or grad is not None and now is not None and same(now, grad))
 
 
@@ -438,7 +437,8 @@ def main(workdir: str) -> None:
     for name in settings.get("warm_up", []):   # before the student's code (see remote.warm_up_modules)
         if name.split(".")[0] == "torch":
             importlib.import_module(name)
-    global _WATCHED, _TorchFunctionRecorder, encode
+    global _WATCHED, _TorchFunctionRecorder, encode, _equal
+    _equal = torch.equal
     _WATCHED = _library_code()
     _TorchFunctionRecorder = _recorder_class()
     encode = wire.encode
@@ -475,6 +475,7 @@ _setprofile, _getprofile, _getframe = sys.setprofile, sys.getprofile, sys._getfr
 _WATCHED: dict = {}
 _TorchFunctionRecorder = None
 encode = None
+_equal = None
 
 if __name__ == "__main__":
     # Run the imported module, not __main__: the checker's references unpickle as nnkit.grading.probe._kept.
