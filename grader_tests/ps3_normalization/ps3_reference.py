@@ -13,7 +13,6 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.ao.quantization.utils import getattr_from_fqn
 
 from nnkit.grading.checks import expect, seed_everything
 from nnkit.grading.remote import StudentRaised, watched
@@ -44,36 +43,20 @@ def expect_own_code(names, kind, what):
 
 
 # ---------------------------------------------------------------- the student's layers, in the probe
-_SENT: dict = {}
-
-
-def probe_function(probe, function):
-    """A RemoteRef to `function` (a builtin, torch or kit function: it travels by name) in the
-    probe, to call there on the probe's objects. Sent once per probe process."""
-    key = (id(probe), probe.generation, function)
-    if key not in _SENT:
-        _SENT[key] = probe.keep(function)
-    return _SENT[key]
-
-
-def in_probe(probe, obj, path):
-    """`obj.<path>` looked up in the probe: "running_mean.requires_grad", "weight.data.copy_".
-
-    A tensor read from a student's layer arrives as a detached copy: its autograd flags stay in
-    the probe, and writing into it changes nothing there. Looked up as a whole path in the probe,
-    a flag arrives as a bool and a tensor's method as a RemoteRef that acts on the layer's own tensor."""
-    return probe_function(probe, getattr_from_fqn)(obj, path)
+# A tensor read from a student's layer arrives as a detached copy: its autograd flags stay in the
+# probe, and writing into it changes nothing there. `probe.attributes(layer, "running_mean.requires_grad")`
+# reads a flag there, `probe.call_at(layer, "weight.data.copy_", w)` writes into the layer's own tensor.
 
 
 def probe_manual_seed(probe):
     """torch.manual_seed, run in the probe (where the student's layers draw their masks)."""
-    return probe_function(probe, torch.manual_seed)
+    return probe.function(torch.manual_seed)
 
 
 def seed_checker_and_probe(probe, seed):
     """seed_everything(seed) here (the graders' own draws) and in the probe (the student's layers)."""
     seed_everything(seed)
-    probe_function(probe, seed_everything)(seed)
+    probe.seed(seed)
 
 
 class WatchedLayer:

@@ -9,8 +9,7 @@ import torch
 
 from nnkit.grading.checks import close, expect, real_tensor
 from nnkit.grading.remote import StudentAttributeError, is_module
-from ps3_reference import (SEEDS, ReferenceBatchNorm1d, expect_own_code, forward_backward, in_probe,
-                           seed_checker_and_probe)
+from ps3_reference import SEEDS, ReferenceBatchNorm1d, expect_own_code, forward_backward, seed_checker_and_probe
 
 _Tensor = torch.Tensor
 _no_grad = torch.no_grad
@@ -67,7 +66,7 @@ def _scales(channels, generator):
 def _requires_grad(probe, layer, name, value):
     """`value` is the layer's tensor `name` as it arrived: with a .grad it required grad; without
     one, the flag is read in the probe."""
-    return value.grad is not None or bool(in_probe(probe, layer, f"{name}.requires_grad"))
+    return value.grad is not None or probe.attributes(layer, f"{name}.requires_grad")[0] is True
 
 
 def _step_gradient(before, after):

@@ -400,6 +400,7 @@ def _serve_one(message, module, load_errors):
     if op == "release":
         for ref in message[1]:
             obj = _TABLE.pop(ref, None)
+            _PENDING.pop(ref, None)
             if obj is not None:
                 _IDS.pop(id(obj), None)
         return {"value": None}
