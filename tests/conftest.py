@@ -53,3 +53,29 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.check)
         if f"{item.path.name}::{item.originalname}" not in SPREAD_TESTS:
             item.add_marker(pytest.mark.xdist_group(item.path.name))
+
+
+
+XDIST_GROUPS_LOST = pytest.StashKey[str]()
+
+
+def pytest_collection_finish(session):
+    """Under `--dist loadgroup`, every grouped test's id must carry its group (`...@test_x.py`):
+    that suffix is all pytest-xdist schedules by. Without it (pytest 9.2 with xdist 3.8) the
+    groups split silently and each worker builds every module's graded course again, so every
+    test fails at once with the reason instead."""
+    config = session.config
+    if not getattr(config.option, "loadgroup", False):   # set on xdist workers under --dist loadgroup
+        return
+    lost = [item.nodeid for item in session.items
+            if item.get_closest_marker("xdist_group") and "@" not in item.nodeid.rsplit("]", 1)[-1]]
+    if lost:
+        config.stash[XDIST_GROUPS_LOST] = (
+            f"pytest-xdist did not group {len(lost)} tests (e.g. {lost[0]}): pytest {pytest.__version__} and "
+            "this pytest-xdist do not work together for --dist loadgroup. Reinstall the versions "
+            "pyproject.toml pins (`make` does so when pyproject.toml changes).")
+
+
+def pytest_runtest_setup(item):
+    if XDIST_GROUPS_LOST in item.config.stash:
+        pytest.fail(item.config.stash[XDIST_GROUPS_LOST], pytrace=False)
