@@ -310,3 +310,12 @@ def test_graders_start_before_the_kernel_and_run_once(monkeypatch):
     nb.cells[-1].source += "\n# changed after the graders started"
     preprocessor.RunHiddenGraders().preprocess(nb, resources)
     assert len(graded) == 3 and graded[-1].cells[-1].source.endswith("# changed after the graders started")
+
+
+def test_warm_up_only_for_whole_runs_of_code_that_builds_optimizers():
+    from nnkit.grading.remote import warm_up_modules
+
+    builds = "import torch\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+    assert warm_up_modules(builds) == ("torch._dynamo",)
+    assert warm_up_modules(builds, partial=True) == ()       # the mutant bank's quick runs
+    assert warm_up_modules("import torch\nx = torch.zeros(3)\n") == ()

@@ -127,7 +127,8 @@ class GraderSession:
             def wrap(argv, folder):
                 return sandbox_argv(argv, writable=[folder], hidden=hidden, limits=limits)
         self.probe = Probe(assemble_module_source(source_nb, student_nb), tmp, device=self.device,
-                           threads=self.job.threads, wrap=wrap, default_budget=self.job.per_test_timeout)
+                           threads=self.job.threads, wrap=wrap, default_budget=self.job.per_test_timeout,
+                           partial=bool(self.job.only_cells))
         self._arm()
         return self.probe
 

@@ -82,11 +82,13 @@ def _how_it_died(returncode) -> str:
         return f"exit code {returncode}"
 
 
-def warm_up_modules(module_source: str) -> tuple[str, ...]:
+def warm_up_modules(module_source: str, partial: bool = False) -> tuple[str, ...]:
     """What the probe and the checker import while they start, side by side, because both would
     import it later, one after the other: torch's first optimizer imports torch._dynamo (about
-    1.4 s). A submission that never builds an optimizer (ps3) does not pay for it."""
-    return ("torch._dynamo",) if "optim" in module_source else ()
+    1.4 s). A submission that never builds an optimizer (ps3) does not pay for it, nor does a
+    `partial` run (only some cells' tests, as the mutant bank runs a wrong variant): it may never
+    build one, and there the warm-up would cost a second of CPU for nothing."""
+    return ("torch._dynamo",) if "optim" in module_source and not partial else ()
 
 
 @dataclass
@@ -102,9 +104,9 @@ class Probe:
     """One sandboxed probe process at a time, restarted after it dies or hangs."""
 
     def __init__(self, module_source: str, workdir: Path, *, device: torch.device, threads: int = 1,
-                 wrap=None, default_budget: float = 300.0):
+                 wrap=None, default_budget: float = 300.0, partial: bool = False):
         self.module_source = module_source
-        self.warm_up = warm_up_modules(module_source)
+        self.warm_up = warm_up_modules(module_source, partial)
         self.workdir = Path(workdir)
         self.device = device
         self.threads = threads
