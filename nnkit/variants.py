@@ -114,8 +114,10 @@ def check_variant(course, variant: Variant, device: str = "auto", exact: bool = 
         nbformat.write(nb, str(path))
         quick = variant.kind == "wrong" and not exact
         # Quick mode: only the tests of the cells the variant says it fails, up to the first failure.
+        # The checkers fork from one warm server (nnkit.grading.forked_checker): a quick run is
+        # mostly start-up, and the bank makes hundreds of them.
         run = run_graders(course, variant.assignment, path, device=device, timeout=600, per_test_timeout=120,
-                          first_failure_only=quick, only_cells=variant.fails if quick else None)
+                          first_failure_only=quick, only_cells=variant.fails if quick else None, fork_checker=True)
     # Under -x the cells whose tests never ran are "not ok" too; only count real failures.
     failed = sorted(gid for gid, cell in run.cells.items() if cell.total and not cell.ok)
     messages = [m for cell in run.cells.values() for m in cell.messages]

@@ -105,3 +105,70 @@ def test_every_probe_attack_is_documented():
     for name, attack in ATTACKS.items():
         assert attack.tries and attack.cells and set(attack.lost) <= set(attack.cells), name
         assert f"`{name}`" in table, f"tests/attacks/README.md has no row for the probe attack {name}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The forked checker (nnkit.grading.forked_checker, what the mutant bank uses): same verdicts,
+# same wall limit as a checker started as a new process
+# ---------------------------------------------------------------------------------------------
+
+def test_a_forked_checker_gives_the_verdicts_of_a_new_process(course, tmp_path):
+    from nnkit.variants import discover
+
+    wrong = next(v for v in discover(course.variants_dir, [ASSIGNMENT]) if v.kind == "wrong" and v.fails)
+    path = tmp_path / course.source_notebook(ASSIGNMENT).name
+    nbformat.write(apply_variant(course.source_notebook(ASSIGNMENT), wrong.cells), str(path))
+    runs = [run_graders(course, ASSIGNMENT, path, only_cells=["hidden_dataset", "hidden_broadcast", "hidden_he"],
+                        per_test_timeout=60, fork_checker=fork) for fork in (False, True)]
+    verdicts = [{gid: (cell.score, cell.messages) for gid, cell in run.cells.items()} for run in runs]
+    assert verdicts[0] == verdicts[1]
+    assert runs[0].status is runs[1].status is Status.GRADED, runs[1].detail
+    assert any(score < cell.max_points for score, cell in zip((v[0] for v in verdicts[1].values()),
+                                                              runs[1].cells.values())), "the variant must lose points"
+
+
+def test_a_forked_checker_past_its_wall_limit_is_killed_with_its_probe(course, tmp_path):
+    import time
+    import uuid
+
+    import psutil
+
+    token = f"# run {uuid.uuid4().hex}"
+    attack = ATTACKS["sleeping_probe"]
+    path = submission(course, attack, tmp_path)
+    nb = nbformat.read(path, as_version=4)
+    next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "train").source += "\n" + token
+    nbformat.write(nb, str(path))
+
+    def probes_of_this_run() -> list:
+        found = []
+        for process in psutil.process_iter(["cmdline"]):
+            args = process.info["cmdline"] or []
+            if "nnkit.grading.probe" in args:
+                source = Path(args[-1]) / "submission.py"
+                if source.is_file() and token in source.read_text():
+                    found.append(process.pid)
+        return found
+
+    import threading
+
+    seen, done = set(), threading.Event()
+
+    def watch():   # the probe must be visible while it sleeps, or the last check could not fail
+        while not done.wait(0.5):
+            seen.update(probes_of_this_run())
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    start = time.monotonic()
+    run = run_graders(course, ASSIGNMENT, path, only_cells=["hidden_lr_regimes"], per_test_timeout=300,
+                      timeout=25, fork_checker=True)
+    done.set()
+    watcher.join()
+    assert run.status is Status.TIMED_OUT and time.monotonic() - start < 60
+    assert seen, "the sleeping probe was never seen running"
+    assert all("Timed out" in m for cell in run.cells.values() for m in cell.messages)
+    deadline = time.monotonic() + 10
+    while probes_of_this_run() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not probes_of_this_run(), "the probe outlived its killed checker"

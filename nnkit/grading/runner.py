@@ -62,7 +62,7 @@ def _fail_all(points: dict[str, float], message: str) -> dict[str, CellScore]:
     return {gid: CellScore(gid, pts, messages=[message]) for gid, pts in points.items()}
 
 
-def checker_command(course: Course, assignment: str, job_file: Path, report_fd: int,
+def checker_command(course: Course, assignment: str, job_file: Path, report_fd: int | str,
                     per_test_timeout: float) -> list[str]:
     return [sys.executable, "-m", "pytest", str(course.grader_dir(assignment)),
             "--grading-job", str(job_file), "--grader-report-fd", str(report_fd),
@@ -72,8 +72,10 @@ def checker_command(course: Course, assignment: str, job_file: Path, report_fd: 
             "--timeout", str(int(per_test_timeout + CHECKER_GRACE)), "--timeout-method", "thread"]
 
 
-def run_job(job: GradingJob) -> "GraderRun":
-    """Grade one notebook as `job` says (see `nnkit.grading.job`)."""
+def run_job(job: GradingJob, fork_checker: bool = False) -> "GraderRun":
+    """Grade one notebook as `job` says (see `nnkit.grading.job`). `fork_checker`: fork the
+    checker from a warm server instead of starting a new interpreter (`nnkit.grading.forked_checker`;
+    for processes that grade many notebooks)."""
     course = Course(job.course_root)
     if job.device.startswith("cuda"):
         # A missing GPU is the course's problem: say so here, not as a crash in every report.
@@ -87,16 +89,24 @@ def run_job(job: GradingJob) -> "GraderRun":
         work = Path(tmp)
         job_file = job.save(work / "job.json")
         log = work / "checker.log"
-        read_end, write_end = os.pipe()
         chunks: list[bytes] = []
-        reader = threading.Thread(target=_drain, args=(read_end, chunks), daemon=True)
-        reader.start()
         timed_out = False
         with open(log, "wb") as out:
-            proc = subprocess.Popen(checker_command(course, job.assignment, job_file, write_end, job.per_test_timeout),
-                                    cwd=work, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    env=env, start_new_session=True, pass_fds=(write_end,))
-            os.close(write_end)
+            if fork_checker:
+                from nnkit.grading.forked_checker import ForkedChecker
+
+                proc = ForkedChecker(checker_command(course, job.assignment, job_file, "{report_fd}",
+                                                     job.per_test_timeout), work, env, log)
+                read_end = proc.report_fd
+            else:
+                read_end, write_end = os.pipe()
+                proc = subprocess.Popen(checker_command(course, job.assignment, job_file, write_end,
+                                                        job.per_test_timeout),
+                                        cwd=work, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        env=env, start_new_session=True, pass_fds=(write_end,))
+                os.close(write_end)
+            reader = threading.Thread(target=_drain, args=(read_end, chunks), daemon=True)
+            reader.start()
             try:
                 proc.wait(timeout=job.timeout)
             except subprocess.TimeoutExpired:
@@ -142,12 +152,14 @@ def _drain(fd: int, chunks: list[bytes]) -> None:
 
 def run_graders(course: Course, assignment: str, submission: Path, *, timeout: float = 900,
                 per_test_timeout: float = 300, device: str = "auto", first_failure_only: bool = False,
-                only_cells: list[str] | None = None, sandbox: bool = True) -> "GraderRun":
+                only_cells: list[str] | None = None, sandbox: bool = True,
+                fork_checker: bool = False) -> "GraderRun":
     """Grade `submission` (a notebook) with `grader_tests/<assignment>`: `run_job` for a job
     built from these arguments."""
     return run_job(GradingJob(course.root, assignment, Path(submission).resolve(), course.source_notebook(assignment),
                               device=device, per_test_timeout=per_test_timeout, timeout=timeout, sandbox=sandbox,
-                              only_cells=tuple(only_cells or ()), first_failure_only=first_failure_only))
+                              only_cells=tuple(only_cells or ()), first_failure_only=first_failure_only),
+                   fork_checker=fork_checker)
 
 
 def _checked(measured: dict) -> dict:
