@@ -20,11 +20,12 @@ demo: $(STAMP)
 	$(PY) -m nnkit demo
 
 # Two pytest-xdist workers; a file's tests stay on one worker (several share a graded course),
-# except the long independent ones tests/conftest.py names (SPREAD_TESTS).
+# except the long independent ones tests/conftest.py names (SPREAD_TESTS); longest first
+# (LONGEST_FIRST there), in that order, not xdist's (by number of tests).
 TEST_WORKERS ?= 2
 
 test: $(STAMP)
-	$(PY) -m pytest tests -ra -n $(TEST_WORKERS) --dist loadgroup --durations=15
+	$(PY) -m pytest tests -ra -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=15
 
 # The fast tier, after every change (under 3 minutes): units, release sync, one grader run.
 check: $(STAMP)

@@ -35,9 +35,14 @@ def test_every_graded_cell_has_wrong_and_correct_variants(assignment):
         assert len(correct) >= 1, f"{assignment}: solution cell '{gid}' has no alternative correct variant"
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_mutant_bank_is_fully_killed_without_false_failures(assignment):
-    # One grading at a time per test: `make test` runs the four assignments on separate xdist workers.
-    text, ok = report(check_all(COURSE, [v for v in VARIANTS if v.assignment == assignment], workers=1))
+BANKS = [(assignment, kind) for assignment in ASSIGNMENTS for kind in ("wrong", "correct")]
+
+
+@pytest.mark.parametrize("assignment, kind", BANKS, ids=[f"{a}-{k}" for a, k in BANKS])
+def test_mutant_bank_is_fully_killed_without_false_failures(assignment, kind):
+    # One grading at a time per test; `make test` spreads the eight parts over its xdist workers.
+    mine = [v for v in VARIANTS if v.assignment == assignment and v.kind == kind]
+    assert mine, f"variants/{assignment}/{kind}/ is empty"
+    text, ok = report(check_all(COURSE, mine, workers=1))
     print(text)
     assert ok, text
