@@ -78,7 +78,11 @@ c.KernelManager.transport = "ipc"
 # One ipc address per nbgrader process. jupyter_client's default, the relative "kernel-ipc" in the
 # course folder, is shared by every autograde running there at once (nnkit batch): two kernels
 # starting together picked the same socket files, and one waited for a kernel that never answered.
+import atexit  # noqa: E402
+import shutil  # noqa: E402
 import tempfile  # noqa: E402
 
-c.KernelManager.ip = os.path.join(tempfile.mkdtemp(prefix="nnkit-ipc-"), "kernel")
+_ipc_folder = tempfile.mkdtemp(prefix="nnkit-ipc-")
+atexit.register(shutil.rmtree, _ipc_folder, ignore_errors=True)   # else one empty folder per nbgrader run
+c.KernelManager.ip = os.path.join(_ipc_folder, "kernel")
 c.RunHiddenGraders.sandbox = True
