@@ -95,6 +95,21 @@ def count_to(n):
 def breaks_after(n):
     yield from range(n)
     raise ValueError("broken stream")
+
+
+def collector_state():
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    node = Node()
+    node.itself = node
+    ref = weakref.ref(node)
+    del node
+    gc.collect()
+    return gc.isenabled(), gc.get_freeze_count(), ref() is None
 '''
 
 
@@ -141,6 +156,12 @@ def test_gradients_through_the_students_code(probe):
     x = torch.tensor([1.0, 2.0], requires_grad=True)
     call = watched(probe.module.square_sum, x, backward=torch.tensor(1.0))
     assert call.value.item() == 5.0 and x.grad.tolist() == [2.0, 4.0]
+
+
+def test_the_student_code_runs_with_the_collector_on_and_the_kit_frozen(probe):
+    enabled, frozen, cycle_collected = probe.module.collector_state()
+    assert enabled and cycle_collected, "the student's cyclic garbage is collected as usual"
+    assert frozen > 50_000, f"torch's objects, loaded before the student's code, are frozen (nnkit.gc_policy): {frozen}"
 
 
 def test_seeding_and_functions_of_the_probe(probe):

@@ -429,8 +429,10 @@ def main(workdir: str) -> None:
 
     folder = Path(workdir)
     settings = json.loads((folder / "probe.json").read_text())
+    from nnkit.gc_policy import freeze_loaded, pause_collection
     from nnkit.threads import use_grading_threads
 
+    pause_collection()   # until the student's code loads (nnkit.gc_policy)
     import torch  # noqa: F401
     from nnkit.grading import wire
 
@@ -443,6 +445,7 @@ def main(workdir: str) -> None:
     _WATCHED = _library_code()
     _TorchFunctionRecorder = _recorder_class()
     encode = wire.encode
+    freeze_loaded()
 
     def loading(origin):
         _send(channel, {"loading": origin})

@@ -42,6 +42,7 @@ from nnkit.grading.notebook import NotebookProblem, assemble_module_source, read
 from nnkit.grading.remote import Probe
 from nnkit.grading.results import cell_points, score_cells, summarise
 from nnkit.grading.status import MAX_MEASUREMENTS, MeasurementRefused, plain_data
+from nnkit.gc_policy import freeze_loaded, pause_collection
 from nnkit.threads import GRADING_THREADS, use_grading_threads
 
 
@@ -151,6 +152,7 @@ def pytest_configure(config):
         return
     session = config.stash[SESSION] = GraderSession(config, job)
     config.pluginmanager.register(session, "nnkit-grader-session")
+    pause_collection()   # until the graders are collected: torch, the warm-up and the grader modules load
     # Launch the probe first, before this process imports torch: the probe takes seconds to load
     # torch and the student's module, and does so while the checker loads torch and collects.
     session.scratch = Path(tempfile.mkdtemp(prefix="nnkit-probe-"))
@@ -201,6 +203,11 @@ def pytest_collection_modifyitems(session, config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
     items[:] = keep
+
+
+def pytest_collection_finish(session):
+    if _grading_session(session.config):
+        freeze_loaded()
 
 
 def _entry(item) -> dict:
