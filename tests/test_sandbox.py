@@ -197,3 +197,26 @@ def test_sandboxed_kernel_nbclient_and_overhead(kernel_env, course: Path):
         assert res.cells[0].outputs[0]["text"] == "2\n"
     print(f"\nkernel start+run: plain {times['python3']:.2f}s, sandboxed "
           f"{times['nnkit-sandbox']:.2f}s, ratio {times['nnkit-sandbox'] / times['python3']:.2f}")
+
+
+@needs_bwrap
+def test_sandboxed_kernel_starts_with_torch_frozen_and_the_students_folder_importable(kernel_env, course: Path):
+    """nnkit.sandbox.warm_kernel: torch is loaded before the first cell and kept out of the collector's
+    walks; the student's garbage is collected, and the notebook's folder is importable, as with
+    ipykernel_launcher."""
+    import nbclient
+    import nbformat
+    from traitlets.config import Config
+
+    work = course / "autograded" / "alice" / "hw1"
+    (work / "helper_of_alice.py").write_text("ANSWER = 42\n")
+    cell = ("import sys, gc, weakref\n"
+            "loaded_before = 'torch' in sys.modules\n"
+            "import helper_of_alice\n"
+            "class Node: pass\n"
+            "node = Node(); node.itself = node; ref = weakref.ref(node); del node; gc.collect()\n"
+            "print(loaded_before, gc.isenabled(), gc.get_freeze_count() > 50_000, ref() is None, helper_of_alice.ANSWER)")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
+    res = nbclient.NotebookClient(nb, kernel_name="nnkit-sandbox", config=Config({"KernelManager": {"transport": "ipc"}}),
+                                  timeout=60, resources={"metadata": {"path": str(work)}}).execute()
+    assert res.cells[0].outputs[0]["text"] == "True True True True 42\n", res.cells[0].outputs

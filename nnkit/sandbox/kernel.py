@@ -1,6 +1,7 @@
 """Jupyter kernel launcher that runs ipykernel inside the nnkit sandbox.
 
-Used by the ``nnkit-sandbox`` kernel spec: ``python -m nnkit.sandbox.kernel -f {connection_file}``.
+Used by the ``nnkit-sandbox`` kernel spec: ``python -m nnkit.sandbox.kernel -f {connection_file}``,
+which runs ``python -m nnkit.sandbox.warm_kernel`` (ipykernel with torch preloaded) sandboxed.
 jupyter_client starts it with cwd = the notebook's folder (for nbgrader
 autograde: ``autograded/<student>/<assignment>``), which becomes the only
 writable directory.  Hidden: the course root (``$NNKIT_COURSE_ROOT``, else the
@@ -81,7 +82,7 @@ def build_argv(connection_file: str, extra: list[str] = ()) -> list[str]:
     conn = json.loads(conn_path.read_text())
     cwd = Path.cwd().resolve()
     limits = Limits(**json.loads(os.environ.get("NNKIT_SANDBOX_LIMITS") or "{}"))
-    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f"]
+    kernel = [sys.executable, "-m", "nnkit.sandbox.warm_kernel", "-f"]   # ipykernel, torch preloaded
     if not bwrap_available():  # warned already; limits only, any transport works
         return sandbox_argv(kernel + [str(conn_path), *extra], limits=limits)
     if conn.get("transport") != "ipc":
