@@ -220,3 +220,22 @@ def test_sandboxed_kernel_starts_with_torch_frozen_and_the_students_folder_impor
     res = nbclient.NotebookClient(nb, kernel_name="nnkit-sandbox", config=Config({"KernelManager": {"transport": "ipc"}}),
                                   timeout=60, resources={"metadata": {"path": str(work)}}).execute()
     assert res.cells[0].outputs[0]["text"] == "True True True True 42\n", res.cells[0].outputs
+
+
+@needs_bwrap
+def test_sandboxed_kernel_starts_when_torch_cannot_load_and_the_import_cell_says_why(kernel_env, course: Path, monkeypatch):
+    """Under a memory limit too small for torch, warm_kernel's preload fails; the kernel starts as plain
+    ipykernel all the same, and the student's own import cell reports the error (as before the preload)."""
+    import nbclient
+    import nbformat
+    from traitlets.config import Config
+
+    monkeypatch.setenv("NNKIT_SANDBOX_LIMITS", json.dumps({"memory_bytes": 400_000_000}))
+    work = course / "autograded" / "alice" / "hw1"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1 + 1)"),
+                                         nbformat.v4.new_code_cell("import torch")])
+    res = nbclient.NotebookClient(nb, kernel_name="nnkit-sandbox", config=Config({"KernelManager": {"transport": "ipc"}}),
+                                  timeout=60, allow_errors=True, resources={"metadata": {"path": str(work)}}).execute()
+    assert res.cells[0].outputs[0]["text"] == "2\n"
+    said = json.dumps(res.cells[1].outputs)
+    assert "MemoryError" in said or "failed to map" in said, said[:1000]

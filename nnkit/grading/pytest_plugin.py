@@ -35,6 +35,7 @@ from pathlib import Path
 
 import pytest
 
+from nnkit.gc_policy import freeze_loaded, pause_collection
 from nnkit.grading.course import Course, DeviceUnavailable
 from nnkit.grading.failure import GraderFailure
 from nnkit.grading.job import GradingJob
@@ -42,7 +43,6 @@ from nnkit.grading.notebook import NotebookProblem, assemble_module_source, read
 from nnkit.grading.remote import Probe
 from nnkit.grading.results import cell_points, score_cells, summarise
 from nnkit.grading.status import MAX_MEASUREMENTS, MeasurementRefused, plain_data
-from nnkit.gc_policy import freeze_loaded, pause_collection
 from nnkit.threads import GRADING_THREADS, use_grading_threads
 
 

@@ -8,11 +8,13 @@ Every notebook of the course imports torch in its first cell. Imported there, wi
 on, torch's several hundred thousand objects cost the kernel of one ps1 hand-in 7 full
 collections, 0.94 s of its 8.4 s of CPU. Here torch and ipykernel load with the collector paused
 and are frozen (`nnkit.gc_policy`) before the kernel starts; the student's ``import torch`` then
-finds the module loaded. The student's own objects are collected as usual. torch's state is the
-state a fresh import gives (the same default seed, the thread count from ``OMP_NUM_THREADS``).
+finds the module loaded. The student's own objects are collected as usual. Nothing runs between
+the import and the student's first cell, so torch's state (its random generator, its thread count
+from ``OMP_NUM_THREADS``) is the one a fresh import gives.
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -25,7 +27,13 @@ if __name__ == "__main__":
     from nnkit.gc_policy import freeze_loaded, pause_collection
 
     pause_collection()
-    import torch  # noqa: F401
+    try:
+        import torch  # noqa: F401
+    except Exception:
+        # Not installed, or over the sandbox's memory limit (a failed load keeps address space, and
+        # the kernel itself would then fail to start): start afresh as plain ipykernel, where the
+        # student's own import cell reports the error.
+        os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *sys.argv[1:]])
     from ipykernel import kernelapp
 
     freeze_loaded()
