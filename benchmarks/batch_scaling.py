@@ -9,9 +9,15 @@ variants/<assignment>/. `nnkit.batch.run_batch` then grades them on a Dask Local
 with k workers (SQLite gradebook, as by default). Timed: from the first job's submission to the
 last result (cluster start-up is printed apart). It prints, per run, students per minute, the
 mean job time (it grows when workers fight over the cores) and its CPU time (CPU/wall: the cores one
-job keeps busy), and the load average, then
+job keeps busy), how many cores the whole machine kept busy (from /proc/stat) and the load
+average, then
 
-    speedup = (students/min at k workers) / (students/min at 1 worker),  efficiency = speedup / k.
+    speedup = (students/min at k workers) / (students/min at 1 worker),  efficiency = speedup / k,
+
+and the most the extra workers could give: a run at 1 worker already keeps more than one core
+busy (the checker's sandboxed probe starts while the checker collects its tests, and Dask and
+the driver run beside the job), so with c cores the speedup at k workers is at most
+min(k, c) / (cores busy at 1 worker).
 
 The grades must be the same at every k; the script says so, or stops. The machine must be
 otherwise idle for the figures to mean anything: the load average is printed for that reason.
@@ -70,15 +76,25 @@ def hand_in(course: Course, assignment: str, students: dict[str, dict[str, str]]
         (folder / "timestamp.txt").write_text("2026-11-25 12:00:00.000000 UTC")
 
 
+def busy_core_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (user, nice, system, irq, softirq;
+    /proc/stat counts in 1/100 s): the difference over a run, divided by its wall time, is how many
+    cores were busy on average."""
+    with open("/proc/stat") as stat:
+        user, nice, system, _idle, _iowait, irq, softirq = map(int, stat.readline().split()[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def one_run(tmp: Path, assignment: str, n: int, workers: int, label: str) -> dict:
     course = course_copy(tmp / label)
     nbgrader(course, "generate_assignment", assignment, "--force")
     students = class_of(course, assignment, n)
     hand_in(course, assignment, students)
     load_before = os.getloadavg()[0]
-    start = time.monotonic()
+    start, busy_before = time.monotonic(), busy_core_seconds()
     result = run_batch(course, [assignment], workers=workers, force=True)
     total = time.monotonic() - start
+    busy_cores = (busy_core_seconds() - busy_before) / total
     grades = {s: cell_scores(course, assignment, s) for s in students}
     bad = [r for r in result.records if not r.finished]
     if bad:
@@ -86,10 +102,11 @@ def one_run(tmp: Path, assignment: str, n: int, workers: int, label: str) -> dic
     mean_job = sum(r.wall_seconds for r in result.records) / len(result.records)
     mean_cpu = sum(r.cpu_seconds for r in result.records) / len(result.records)
     run = dict(label=label, workers=workers, seconds=result.seconds, total=total, per_minute=result.per_minute,
-               mean_job=mean_job, load=(load_before, os.getloadavg()[0]), grades=grades,
+               mean_job=mean_job, busy_cores=busy_cores, load=(load_before, os.getloadavg()[0]), grades=grades,
                statuses={r.student: str(r.status) for r in result.records})
     print(f"  {label}: {n} students in {result.seconds:.1f} s (+{total - result.seconds:.1f} s cluster start/stop) "
           f"= {result.per_minute:.2f} students/min; mean job {mean_job:.1f} s (CPU {mean_cpu:.1f} s); "
+          f"machine busy {busy_cores:.2f} of {os.cpu_count()} cores; "
           f"load average {run['load'][0]:.1f} -> {run['load'][1]:.1f}", flush=True)
     return run
 
@@ -121,6 +138,11 @@ def main() -> int:
     for k in args.workers:
         speedup = rate[k] / rate[base]
         print(f"{k:>8}{rate[k]:>14.2f}{speedup:>9.2f}{speedup / (k / base):>12.2f}")
+    if base == 1:
+        busy = sum(r["busy_cores"] for r in runs if r["workers"] == 1) / args.rounds
+        cores = os.cpu_count() or 1
+        print(f"\nAt 1 worker the machine kept {busy:.2f} cores busy; the most k workers can give on {cores} "
+              "cores: " + ", ".join(f"{min(k, cores) / busy:.2f}x at {k}" for k in args.workers if k > 1))
     return 0
 
 

@@ -20,13 +20,15 @@ def gpu_cluster(venv: Path, mnist_root: Path, partition: str = "gpu", walltime: 
     """A dask-jobqueue SLURMCluster whose workers each hold one GPU (not started until scaled)."""
     from dask_jobqueue import SLURMCluster
 
+    from nnkit.batch import quiet_dask_exports
+
     return SLURMCluster(
         queue=partition, account=account, walltime=walltime,
         cores=cores, processes=1, memory=memory,          # one worker per Slurm job
         job_extra_directives=["--gres=gpu:1"],            # ... holding one GPU
         worker_extra_args=["--resources", "gpu=1"],       # ... offered to Dask as one `gpu`
         job_script_prologue=[f"source {venv}/bin/activate", f"export MNIST_ROOT={mnist_root}",
-                             "export OMP_NUM_THREADS=1"],
+                             "export OMP_NUM_THREADS=1", *quiet_dask_exports()],
     )
 
 

@@ -17,9 +17,9 @@ import psutil
 import pytest
 
 from conftest import course_copy
-from nnkit.batch import (RUN_FILE, GradingSettings, RunRecord, job_time_limit, load_runs, plan_batch,
-                         read_run, read_settings, run_batch, run_process_tree, tree_hash, with_busy_timeout,
-                         write_run)
+from nnkit.batch import (QUIET_DASK, RUN_FILE, GradingSettings, RunRecord, job_time_limit, load_runs,
+                         local_cluster, plan_batch, quiet_dask_exports, read_run, read_settings, run_batch,
+                         run_process_tree, tree_hash, with_busy_timeout, write_run)
 from nnkit.grading.status import Status
 
 ASSIGNMENT = "ps1_learning_rates"
@@ -156,6 +156,33 @@ def test_the_slurm_example_gives_each_worker_one_gpu_offered_to_dask():
     assert "#SBATCH --gres=gpu:1" in script and "#SBATCH -p gpu" in script
     assert "--resources gpu=1" in script
     assert "source /shared/course/.venv/bin/activate" in script and "MNIST_ROOT=/shared/mnist" in script
+    # The workers start with Dask's monitoring turned down, as on a LocalCluster; the lines, run
+    # by a shell, give a fresh Python exactly those settings.
+    exports = [line for line in script.splitlines() if line.startswith("export DASK_")]
+    assert exports == quiet_dask_exports()
+    read_back = subprocess.run(["bash", "-c", "\n".join(exports) + f"\nexec {sys.executable} -c '"
+                                "import dask, distributed, json, sys; "
+                                "print(json.dumps({k: dask.config.get(k) for k in json.loads(sys.argv[1])}))' "
+                                f"'{json.dumps(list(QUIET_DASK))}'"], capture_output=True, text=True, check=True)
+    assert json.loads(read_back.stdout) == QUIET_DASK
+
+
+@pytest.mark.check
+def test_a_local_cluster_runs_its_scheduler_and_workers_with_dask_monitoring_turned_down():
+    import dask
+    from distributed import Client
+
+    def intervals(server) -> dict:   # milliseconds between runs of the server's periodic checks
+        return {name: server.periodic_callbacks[name].callback_time for name in ("tick", "monitor")}
+
+    with local_cluster(1) as cluster, Client(cluster) as client:
+        settings = client.run(lambda keys: {k: dask.config.get(k) for k in keys}, list(QUIET_DASK))
+        on_workers = client.run(lambda dask_worker: intervals(dask_worker))
+        on_scheduler = client.run_on_scheduler(lambda dask_scheduler: intervals(dask_scheduler))
+    assert list(settings.values()) == [QUIET_DASK]
+    # The event loop checked every second (not every 20 ms), psutil every 2 s (not every 0.5 s).
+    assert list(on_workers.values()) == [{"tick": 1000, "monitor": 2000}]
+    assert on_scheduler == {"tick": 1000, "monitor": 2000}
 
 
 # ---------------------------------------------------------------------------------------------
