@@ -14,10 +14,11 @@ average, then
 
     speedup = (students/min at k workers) / (students/min at 1 worker),  efficiency = speedup / k,
 
-and the most the extra workers could give: a run at 1 worker already keeps more than one core
-busy (the checker's sandboxed probe starts while the checker collects its tests, and Dask and
-the driver run beside the job), so with c cores the speedup at k workers is at most
-min(k, c) / (cores busy at 1 worker).
+and roughly the most the extra workers can give: a run at 1 worker already keeps more than one
+core busy (the checker's sandboxed probe starts while the checker collects its tests, and Dask and
+the driver run beside the job), so with c cores the speedup at k workers is about
+min(k, c) / (cores busy at 1 worker) at most. (The driver's share does not grow with k, so a run
+can pass this figure slightly.)
 
 The grades must be the same at every k; the script says so, or stops. The machine must be
 otherwise idle for the figures to mean anything: the load average is printed for that reason.
@@ -141,8 +142,8 @@ def main() -> int:
     if base == 1:
         busy = sum(r["busy_cores"] for r in runs if r["workers"] == 1) / args.rounds
         cores = os.cpu_count() or 1
-        print(f"\nAt 1 worker the machine kept {busy:.2f} cores busy; the most k workers can give on {cores} "
-              "cores: " + ", ".join(f"{min(k, cores) / busy:.2f}x at {k}" for k in args.workers if k > 1))
+        print(f"\nAt 1 worker the machine kept {busy:.2f} cores busy; roughly the most k workers can give on "
+              f"{cores} cores: " + ", ".join(f"{min(k, cores) / busy:.2f}x at {k}" for k in args.workers if k > 1))
     return 0
 
 
