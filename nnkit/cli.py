@@ -57,10 +57,12 @@ def cmd_mutants(args) -> int:
 def cmd_calibrate(args) -> int:
     from nnkit.calibration import calibrate, write_report
     from nnkit.grading.checks import pick_device  # imports torch, whose thread count is set below
+    from nnkit.grading.precision import use_ieee_float32
 
     course = _course(args)
     device = pick_device(args.device)
     use_grading_threads(args.threads)
+    use_ieee_float32()   # the claims are measured as the graders compute (nnkit.grading.precision)
     results = calibrate(course, _assignments(course, args), args.seeds, device)
     path = write_report(results, course.root / "calibration", device)
     print(path.read_text())

@@ -16,6 +16,12 @@ SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 _MNIST_ROOT_AT_START = os.environ.get("MNIST_ROOT")
 
 
+# torch's float32 switches in the checker and the probe (nnkit.grading.precision): no TF32 on a GPU,
+# cuDNN's deterministic algorithms only, no autotuning.
+IEEE_FLOAT32 = {"matmul.allow_tf32": False, "cudnn.allow_tf32": False, "cudnn.deterministic": True,
+                "cudnn.benchmark": False}
+
+
 def course_copy(destination: Path, with_release: bool = True) -> Course:
     """A throw-away copy of the course folder (what an instructor has), for nbgrader runs."""
     for name in ["source", "grader_tests", "variants"] + (["release"] if with_release else []):

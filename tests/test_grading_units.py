@@ -197,3 +197,24 @@ def test_a_kernel_that_never_started_is_started_once_more(monkeypatch):
     resources = {}
     SafeExecute().preprocess(nbformat.v4.new_notebook(), resources)
     assert resources["nnkit"]["execution"]["status"] is Status.CRASHED
+
+
+def test_the_checker_computes_in_ieee_float32_as_the_tolerances_were_measured(tmp_path):
+    """nnkit.grading.precision: TF32 off and cuDNN deterministic in the checker (the probe: test_probe.py).
+    A grader that reads the switches runs in a real checker, on the reference solution."""
+    from conftest import IEEE_FLOAT32, course_copy
+    from nnkit.grading.runner import run_graders
+
+    course = course_copy(tmp_path / "course", with_release=False)
+    (course.grader_dir("ps1_learning_rates") / "test_float32_switches.py").write_text(
+        "import pytest, torch\n\n"
+        "@pytest.mark.grade_cell('hidden_train')\n"
+        "def test_switches():\n"
+        "    b = torch.backends\n"
+        "    switches = {'matmul.allow_tf32': b.cuda.matmul.allow_tf32, 'cudnn.allow_tf32': b.cudnn.allow_tf32,\n"
+        "                'cudnn.deterministic': b.cudnn.deterministic, 'cudnn.benchmark': b.cudnn.benchmark}\n"
+        f"    assert switches == {IEEE_FLOAT32!r}, switches\n")
+    run = run_graders(course, "ps1_learning_rates", course.source_notebook("ps1_learning_rates"),
+                      only_cells=["hidden_train"], per_test_timeout=60, timeout=300)
+    cell = run.cells["hidden_train"]
+    assert cell.ok and cell.total == cell.passed >= 5, (cell, run.detail[-2000:])

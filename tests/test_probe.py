@@ -110,6 +110,12 @@ def collector_state():
     del node
     gc.collect()
     return gc.isenabled(), gc.get_freeze_count(), ref() is None
+
+
+def float32_switches():
+    b = torch.backends
+    return {"matmul.allow_tf32": b.cuda.matmul.allow_tf32, "cudnn.allow_tf32": b.cudnn.allow_tf32,
+            "cudnn.deterministic": b.cudnn.deterministic, "cudnn.benchmark": b.cudnn.benchmark}
 '''
 
 
@@ -162,6 +168,12 @@ def test_the_student_code_runs_with_the_collector_on_and_the_kit_frozen(probe):
     enabled, frozen, cycle_collected = probe.module.collector_state()
     assert enabled and cycle_collected, "the student's cyclic garbage is collected as usual"
     assert frozen > 50_000, f"torch's objects, loaded before the student's code, are frozen (nnkit.gc_policy): {frozen}"
+
+
+def test_the_student_code_computes_in_ieee_float32_as_the_checker_does(probe):
+    from conftest import IEEE_FLOAT32
+
+    assert probe.module.float32_switches() == IEEE_FLOAT32, "nnkit.grading.precision, set before the student's code"
 
 
 def test_seeding_and_functions_of_the_probe(probe):

@@ -435,8 +435,10 @@ def main(workdir: str) -> None:
     pause_collection()   # until the student's code loads (nnkit.gc_policy)
     import torch  # noqa: F401
     from nnkit.grading import wire
+    from nnkit.grading.precision import use_ieee_float32
 
     use_grading_threads(settings.get("threads", 1))
+    use_ieee_float32()   # as the checker computes the reference (nnkit.grading.precision)
     for name in settings.get("warm_up", []):   # before the student's code (see remote.warm_up_modules)
         if name.split(".")[0] == "torch":
             importlib.import_module(name)

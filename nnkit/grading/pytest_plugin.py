@@ -163,8 +163,10 @@ def pytest_configure(config):
     import torch  # noqa: F401  (before use_grading_threads, which sets torch's count once it is loaded)
 
     from nnkit.grading.checks import pick_device
+    from nnkit.grading.precision import use_ieee_float32
 
     use_grading_threads(job.threads)
+    use_ieee_float32()   # the tolerances were measured in IEEE float32 (nnkit.grading.precision)
     try:
         session.device = pick_device(job.device)
     except DeviceUnavailable as problem:
