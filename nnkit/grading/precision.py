@@ -4,8 +4,9 @@ The graders' tolerances and the calibrated claims were measured on the CPU, in I
 On NVIDIA GPUs since Ampere (a GPU runner's H200 among them), PyTorch by default runs cuDNN's
 float32 convolutions and RNNs on TF32 tensor cores, which keep 10 of float32's 23 mantissa
 bits: a relative error near 1e-3, a hundred times the 1e-5 within which several graders compare
-a student's result with the reference. cuDNN may also autotune, and pick another algorithm
-(with another order of sums) from one run to the next. So the checker, the probe and
+a student's result with the reference. And where `cudnn.benchmark` is set (a student's code may
+set it), cuDNN autotunes and may pick another algorithm, with another order of sums, from one run
+to the next. So the checker, the probe and
 `nnkit calibrate` call `use_ieee_float32()` once torch is loaded:
 
 * cuBLAS matmuls and cuDNN convolutions and RNNs in IEEE float32 (TF32 off);
@@ -21,8 +22,8 @@ What still differs on CUDA:
   draws than on the CPU; data that must be the same on every device is drawn on the CPU and
   moved (ps1's `problem`);
 * sums in reductions, and in the backward pass of kernels that add with atomics, run in another
-  order: differences near float32's rounding (about 1e-7 relative), well inside the graders'
-  tolerances.
+  order: differences near float32's rounding (about 1e-7 relative per operation), well inside
+  the graders' tolerances.
 
 On the CPU these switches change nothing, and setting them does not start CUDA.
 """
