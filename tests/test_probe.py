@@ -170,10 +170,18 @@ def test_the_student_code_runs_with_the_collector_on_and_the_kit_frozen(probe):
     assert frozen > 50_000, f"torch's objects, loaded before the student's code, are frozen (nnkit.gc_policy): {frozen}"
 
 
-def test_the_student_code_computes_in_ieee_float32_as_the_checker_does(probe):
+def test_the_student_code_computes_in_ieee_float32_as_the_checker_does(probe, tmp_path):
     from conftest import IEEE_FLOAT32
 
     assert probe.module.float32_switches() == IEEE_FLOAT32, "nnkit.grading.precision, set before the student's code"
+    # A cell that turns TF32 and autotuning back on (as Colab snippets do) is undone for every graded call.
+    switched = Probe(MODULE + "\ntorch.backends.cudnn.allow_tf32 = True\ntorch.backends.cuda.matmul.allow_tf32 = True"
+                     "\ntorch.backends.cudnn.benchmark = True\ntorch.backends.cudnn.deterministic = False\n",
+                     tmp_path / "switched", device=torch.device("cpu"), default_budget=20)
+    try:
+        assert switched.module.float32_switches() == IEEE_FLOAT32
+    finally:
+        switched.close()
 
 
 def test_seeding_and_functions_of_the_probe(probe):

@@ -7,7 +7,8 @@ bits: a relative error near 1e-3, a hundred times the 1e-5 within which several 
 a student's result with the reference. And where `cudnn.benchmark` is set (a student's code may
 set it), cuDNN autotunes and may pick another algorithm, with another order of sums, from one run
 to the next. So the checker, the probe and
-`nnkit calibrate` call `use_ieee_float32()` once torch is loaded:
+`nnkit calibrate` call `use_ieee_float32()` once torch is loaded (and the probe again before each
+call the graders make, since the student's own cells may switch TF32 back on):
 
 * cuBLAS matmuls and cuDNN convolutions and RNNs in IEEE float32 (TF32 off);
 * cuDNN restricted to deterministic algorithms, without autotuning.

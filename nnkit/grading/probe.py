@@ -310,6 +310,7 @@ def _call(fn, args, kwargs, options):
     import torch
 
     snapshots = _tensor_snapshots(args, kwargs)
+    _ieee_float32()   # again: the student's own cells may have switched TF32 back on
     watch = _Watch(bool(options.get("library")), bool(options.get("torch_functions")))
     with watch:
         value = fn(*args, **kwargs)
@@ -442,8 +443,9 @@ def main(workdir: str) -> None:
     for name in settings.get("warm_up", []):   # before the student's code (see remote.warm_up_modules)
         if name.split(".")[0] == "torch":
             importlib.import_module(name)
-    global _WATCHED, _TorchFunctionRecorder, encode, _equal
+    global _WATCHED, _TorchFunctionRecorder, encode, _equal, _ieee_float32
     _equal = torch.equal
+    _ieee_float32 = use_ieee_float32
     _WATCHED = _library_code()
     _TorchFunctionRecorder = _recorder_class()
     encode = wire.encode
@@ -482,6 +484,7 @@ _WATCHED: dict = {}
 _TorchFunctionRecorder = None
 encode = None
 _equal = None
+_ieee_float32 = None
 
 if __name__ == "__main__":
     # Run the imported module, not __main__: the checker's references unpickle as nnkit.grading.probe._kept.
