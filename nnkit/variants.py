@@ -100,10 +100,12 @@ class VariantResult:
         return self.caught and set(self.failed_cells) <= set(self.variant.fails)
 
 
-def check_variant(course, variant: Variant, device: str = "auto", exact: bool = False) -> VariantResult:
+def check_variant(course, variant: Variant, device: str = "auto", exact: bool = False,
+                  probe_zygote: str = "") -> VariantResult:
     """Grade one variant. A wrong one runs only the tests of the cells its `# fails:` line
     names, up to the first failure, unless `exact`, which runs every grader and compares
-    the failed cells with that list."""
+    the failed cells with that list. `probe_zygote`: a `ProbeZygote`'s socket to fork the
+    probes from (see `check_all`)."""
     import tempfile
 
     from nnkit.grading.runner import run_graders
@@ -114,10 +116,11 @@ def check_variant(course, variant: Variant, device: str = "auto", exact: bool = 
         nbformat.write(nb, str(path))
         quick = variant.kind == "wrong" and not exact
         # Quick mode: only the tests of the cells the variant says it fails, up to the first failure.
-        # The checkers fork from one warm server (nnkit.grading.forked_checker): a quick run is
-        # mostly start-up, and the bank makes hundreds of them.
+        # A quick run is mostly start-up, and the bank makes hundreds of them: the checkers fork
+        # from one warm server (nnkit.grading.forked_checker), the probes from a warm zygote.
         run = run_graders(course, variant.assignment, path, device=device, timeout=600, per_test_timeout=120,
-                          first_failure_only=quick, only_cells=variant.fails if quick else None, fork_checker=True)
+                          first_failure_only=quick, only_cells=variant.fails if quick else None, fork_checker=True,
+                          probe_zygote=probe_zygote)
     # Under -x the cells whose tests never ran are "not ok" too; only count real failures.
     failed = sorted(gid for gid, cell in run.cells.items() if cell.total and not cell.ok)
     messages = [m for cell in run.cells.values() for m in cell.messages]
@@ -125,14 +128,37 @@ def check_variant(course, variant: Variant, device: str = "auto", exact: bool = 
 
 
 def check_all(course, variants: list[Variant], device: str = "auto", workers: int = 2,
-              exact: bool = False) -> list[VariantResult]:
+              exact: bool = False, warm_probes: bool = True) -> list[VariantResult]:
+    """Grade `variants` on `workers` threads. `warm_probes`: fork each probe from a sandboxed
+    zygote (one per worker, `nnkit.grading.probe_zygote`) instead of starting a fresh sandboxed
+    Python: the variants are the instructor's own code, never a student's."""
+    import queue
     from concurrent.futures import ThreadPoolExecutor
 
     from tqdm.auto import tqdm
 
-    with ThreadPoolExecutor(workers) as pool:
-        futures = [pool.submit(check_variant, course, v, device, exact) for v in variants]
-        return [f.result() for f in tqdm(futures, desc="variants", unit="variant")]
+    from nnkit.grading.probe_zygote import ProbeZygote
+
+    zygotes = [ProbeZygote(course.root) for _ in range(min(workers, len(variants)))] if warm_probes else []
+    free: queue.Queue = queue.Queue()
+    for zygote in zygotes:
+        free.put(str(zygote.socket_path))
+
+    def check(variant: Variant) -> VariantResult:
+        socket_path = free.get() if zygotes else ""
+        try:
+            return check_variant(course, variant, device, exact, probe_zygote=socket_path)
+        finally:
+            if zygotes:
+                free.put(socket_path)
+
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            futures = [pool.submit(check, v) for v in variants]
+            return [f.result() for f in tqdm(futures, desc="variants", unit="variant")]
+    finally:
+        for zygote in zygotes:
+            zygote.close()
 
 
 def report(results: list[VariantResult]) -> tuple[str, bool]:

@@ -1,6 +1,7 @@
 """The probe/checker split (issue 9), piece by piece: the wire's plain-data rule, the probe's
 requests and side effects, what a hung or dying probe costs, and the early start of the graders."""
 import io
+import os
 import pickle
 
 import numpy as np
@@ -119,11 +120,36 @@ def float32_switches():
 '''
 
 
+@pytest.fixture(scope="module")
+def zygote():
+    from conftest import ROOT
+    from nnkit.grading.probe_zygote import ProbeZygote
+
+    with ProbeZygote(ROOT) as started:
+        yield started
+
+
+@pytest.fixture(params=["fresh", "zygote"])
+def start_probe(request, tmp_path):
+    """`Probe(source, folder)` as a freshly started process, or forked from a sandboxed zygote (the
+    variant bank's warm probes, `nnkit.grading.probe_zygote`): every test here holds for both."""
+    zygote = request.getfixturevalue("zygote") if request.param == "zygote" else None
+    started = []
+
+    def start(source: str, folder=None, **options) -> Probe:
+        found = Probe(source, folder or tmp_path, device=torch.device("cpu"), default_budget=20,
+                      zygote=str(zygote.socket_path) if zygote else "", **options)
+        started.append(found)
+        return found
+
+    yield start
+    for found in started:
+        found.close()
+
+
 @pytest.fixture
-def probe(tmp_path):
-    found = Probe(MODULE, tmp_path, device=torch.device("cpu"), default_budget=20)
-    yield found
-    found.close()
+def probe(start_probe):
+    return start_probe(MODULE)
 
 
 def test_calls_come_back_as_plain_data(probe):
@@ -170,18 +196,15 @@ def test_the_student_code_runs_with_the_collector_on_and_the_kit_frozen(probe):
     assert frozen > 50_000, f"torch's objects, loaded before the student's code, are frozen (nnkit.gc_policy): {frozen}"
 
 
-def test_the_student_code_computes_in_ieee_float32_as_the_checker_does(probe, tmp_path):
+def test_the_student_code_computes_in_ieee_float32_as_the_checker_does(probe, start_probe, tmp_path):
     from conftest import IEEE_FLOAT32
 
     assert probe.module.float32_switches() == IEEE_FLOAT32, "nnkit.grading.precision, set before the student's code"
     # A cell that turns TF32 and autotuning back on (as Colab snippets do) is undone for every graded call.
-    switched = Probe(MODULE + "\ntorch.backends.cudnn.allow_tf32 = True\ntorch.backends.cuda.matmul.allow_tf32 = True"
-                     "\ntorch.backends.cudnn.benchmark = True\ntorch.backends.cudnn.deterministic = False\n",
-                     tmp_path / "switched", device=torch.device("cpu"), default_budget=20)
-    try:
-        assert switched.module.float32_switches() == IEEE_FLOAT32
-    finally:
-        switched.close()
+    switched = start_probe(MODULE + "\ntorch.backends.cudnn.allow_tf32 = True\ntorch.backends.cuda.matmul.allow_tf32 = True"
+                           "\ntorch.backends.cudnn.benchmark = True\ntorch.backends.cudnn.deterministic = False\n",
+                           tmp_path / "switched")
+    assert switched.module.float32_switches() == IEEE_FLOAT32
 
 
 def test_seeding_and_functions_of_the_probe(probe):
@@ -271,14 +294,70 @@ def test_student_errors_missing_names_hangs_and_deaths_cost_one_request(probe):
     assert probe.events.timeouts == 1 and probe.events.crashes == 1
 
 
-def test_a_cell_that_kills_the_probe_while_loading_is_left_out(tmp_path):
+def test_a_cell_that_kills_the_probe_while_loading_is_left_out(start_probe):
     source = MODULE + "\n# ---- your solution cell 'bad' ----\nimport os\nos._exit(5)\n"
-    probe = Probe(source, tmp_path, device=torch.device("cpu"), default_budget=20)
+    probe = start_probe(source)
+    assert probe.module.triple(3) == 9
+    assert probe.events.left_out == {"your solution cell 'bad'": "exit code 5"}
+
+
+# ---------------------------------------------------------------- probes forked from a zygote (the variant bank)
+def test_probes_forked_from_one_zygote_start_clean(zygote, tmp_path):
+    def start_probe(source, folder):
+        return Probe(source, folder, device=torch.device("cpu"), default_budget=20, zygote=str(zygote.socket_path))
+
+    vandal = start_probe(MODULE + "\ntorch.nn.functional.relu = lambda x: x\ntorch.vandalised = True\n"
+                         "torch.manual_seed(123)\ntorch.set_num_threads(2)\n", tmp_path / "vandal")
+    assert vandal.module.triple(1) == 3
+    fresh = start_probe(MODULE + "\ndef looks():\n    return [hasattr(torch, 'vandalised'), "
+                        "torch.nn.functional.relu(torch.tensor([-1.0])).tolist(), torch.initial_seed(), "
+                        "torch.get_num_threads()]\n", tmp_path / "fresh")
     try:
-        assert probe.module.triple(3) == 9
-        assert "your solution cell 'bad'" in probe.events.left_out
+        vandalised, relu, seed, threads = fresh.module.looks()
+        assert not vandalised and relu == [0.0], "nothing one forked probe did reaches the next"
+        assert seed != 123 and threads == 1
+    finally:
+        vandal.close()
+        fresh.close()
+
+
+def test_a_zygotes_probes_are_sandboxed_and_end_with_it(tmp_path):
+    import socket
+
+    from conftest import ROOT
+    from nnkit.grading.probe_zygote import ProbeZygote
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    source = MODULE + f"""
+def course_file_seen():
+    import os
+    return os.path.exists({str(ROOT / "nbgrader_config.py")!r})
+
+
+def reaches_the_network():
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", {listener.getsockname()[1]}), timeout=2).close()
+        return True
+    except OSError:
+        return False
+"""
+    zygote = ProbeZygote(ROOT)
+    probe = Probe(source, tmp_path, device=torch.device("cpu"), default_budget=20, zygote=str(zygote.socket_path))
+    try:
+        assert probe.module.course_file_seen() is False
+        assert probe.module.reaches_the_network() is False
+        channel = probe.process.stdout.fileno()
+        zygote.close()
+        import select
+        assert select.select([channel], [], [], 10)[0] and os.read(channel, 1) == b"", "its probe ended with it"
+        assert probe.process.wait() is not None
     finally:
         probe.close()
+        zygote.close()
+        listener.close()
 
 
 def _frame_of(obj) -> bytes:

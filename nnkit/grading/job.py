@@ -36,6 +36,8 @@ class GradingJob:
     only_cells: tuple[str, ...] = ()  # run only these hidden cells' tests
     first_failure_only: bool = False  # stop at the first failed test (the mutant bank's quick mode)
     limits: dict = field(default_factory=dict)  # nnkit.sandbox.Limits fields for the probe
+    probe_zygote: str = ""            # fork the probes from this zygote's socket (the variant bank only:
+                                      # nnkit.grading.probe_zygote); "" starts each probe afresh
 
     def to_json(self) -> str:
         data = asdict(self)

@@ -129,7 +129,7 @@ class GraderSession:
                 return sandbox_argv(argv, writable=[folder], hidden=hidden, limits=limits)
         self.probe = Probe(assemble_module_source(source_nb, student_nb), tmp, device=self.device,
                            threads=self.job.threads, wrap=wrap, default_budget=self.job.per_test_timeout,
-                           partial=bool(self.job.only_cells))
+                           partial=bool(self.job.only_cells), zygote=self.job.probe_zygote)
         self._arm()
         return self.probe
 

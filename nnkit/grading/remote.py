@@ -32,6 +32,7 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,8 +105,9 @@ class Probe:
     """One sandboxed probe process at a time, restarted after it dies or hangs."""
 
     def __init__(self, module_source: str, workdir: Path, *, device: torch.device, threads: int = 1,
-                 wrap=None, default_budget: float = 300.0, partial: bool = False):
+                 wrap=None, default_budget: float = 300.0, partial: bool = False, zygote: str = ""):
         self.module_source = module_source
+        self.zygote = zygote                  # a probe zygote's socket: fork probes from it (probe_zygote)
         self.warm_up = warm_up_modules(module_source, partial)
         self.workdir = Path(workdir)
         self.device = device
@@ -132,19 +134,27 @@ class Probe:
             raise ProbeCrashed(f"your code was restarted {MAX_PROBE_STARTS} times; grading stopped here.")
         self._starts += 1
         self.generation += 1
-        folder = self.workdir / f"probe-{self.generation}"
-        folder.mkdir(parents=True)
+        if self.zygote:   # the zygote's sandbox sees only its spool, the socket's folder
+            folder = Path(tempfile.mkdtemp(prefix=f"probe-{self.generation}-", dir=Path(self.zygote).parent))
+        else:
+            folder = self.workdir / f"probe-{self.generation}"
+            folder.mkdir(parents=True)
         (folder / "submission.py").write_text(self.module_source)
         (folder / "probe.json").write_text(json.dumps({"threads": self.threads, "left_out": self.events.left_out,
                                                        "warm_up": list(self.warm_up)}))
-        argv = [sys.executable, "-m", "nnkit.grading.probe", str(folder)]
-        if self.wrap:
-            argv = self.wrap(argv, folder)
         self.log = folder / "probe.log"
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(argv, cwd=folder, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                            stderr=log, env=env, start_new_session=True, bufsize=0)
+            if self.zygote:
+                from nnkit.grading.probe_zygote import ZygoteChild
+
+                self.process = ZygoteChild(self.zygote, folder, log)
+            else:
+                argv = [sys.executable, "-m", "nnkit.grading.probe", str(folder)]
+                if self.wrap:
+                    argv = self.wrap(argv, folder)
+                env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+                self.process = subprocess.Popen(argv, cwd=folder, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                                stderr=log, env=env, start_new_session=True, bufsize=0)
         for pipe in (self.process.stdin, self.process.stdout):
             try:   # 1 MiB pipes: a tensor of a few MB crosses in a few wake-ups, not one per 64 KiB
                 fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
@@ -188,10 +198,13 @@ class Probe:
         process, self.process = self.process, None
         if process is None:
             return
-        try:
-            os.killpg(process.pid, signal.SIGKILL)   # student code may have forked: the whole group
-        except (ProcessLookupError, PermissionError):
-            pass
+        if hasattr(process, "kill_group"):           # forked by a zygote, in its pid namespace
+            process.kill_group()
+        else:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)   # student code may have forked: the whole group
+            except (ProcessLookupError, PermissionError):
+                pass
         for pipe in (process.stdin, process.stdout):
             try:
                 pipe.close()

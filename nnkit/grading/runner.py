@@ -153,12 +153,13 @@ def _drain(fd: int, chunks: list[bytes]) -> None:
 def run_graders(course: Course, assignment: str, submission: Path, *, timeout: float = 900,
                 per_test_timeout: float = 300, device: str = "auto", first_failure_only: bool = False,
                 only_cells: list[str] | None = None, sandbox: bool = True,
-                fork_checker: bool = False) -> "GraderRun":
+                fork_checker: bool = False, probe_zygote: str = "") -> "GraderRun":
     """Grade `submission` (a notebook) with `grader_tests/<assignment>`: `run_job` for a job
     built from these arguments."""
     return run_job(GradingJob(course.root, assignment, Path(submission).resolve(), course.source_notebook(assignment),
                               device=device, per_test_timeout=per_test_timeout, timeout=timeout, sandbox=sandbox,
-                              only_cells=tuple(only_cells or ()), first_failure_only=first_failure_only),
+                              only_cells=tuple(only_cells or ()), first_failure_only=first_failure_only,
+                              probe_zygote=str(probe_zygote or "")),
                    fork_checker=fork_checker)
 
 
