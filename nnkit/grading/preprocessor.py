@@ -54,6 +54,9 @@ class RunHiddenGraders(NbGraderPreprocessor):
     device = Unicode("auto", help="auto (CUDA when available), cpu or cuda").tag(config=True)
     sandbox = Bool(True, help="Run the student's code (the probe) under nnkit.sandbox when it is available"
                    ).tag(config=True)
+    fork_checker = Bool(True, help="Fork each notebook's checker from a forkserver that imported torch and pytest "
+                        "once (nnkit.grading.forked_checker): `nbgrader autograde` of a class saves that start-up "
+                        "for every notebook after the first. The checker never runs student code").tag(config=True)
 
     def start(self, nb, resources) -> "_Background":
         """Start grading `nb` in the background and return its handle. The graders need only
@@ -67,7 +70,8 @@ class RunHiddenGraders(NbGraderPreprocessor):
         def grade():
             try:
                 return run_graders(course, info["assignment"], notebook, timeout=self.timeout,
-                                   per_test_timeout=self.per_test_timeout, device=self.device, sandbox=self.sandbox)
+                                   per_test_timeout=self.per_test_timeout, device=self.device, sandbox=self.sandbox,
+                                   fork_checker=self.fork_checker)
             finally:
                 tmp.cleanup()
         return _Background(grade, sources=_sources(nb))
