@@ -52,24 +52,22 @@ SPREAD_TESTS = {"test_graders.py::test_mutant_bank_is_fully_killed_without_false
                 "test_probe_attacks.py::test_probe_attack_gains_nothing"}
 
 
-# Seconds each long unit took in `make test` (2026-12-03, 2 workers on the 2-core machine). xdist
-# hands out work in collection order (the Makefile turns its reordering by test count off, which
-# put the one-test units, the longest, last): longest first, so that no long unit starts at the
-# end while the other worker idles. A file's name stands for all its tests (one unit).
+# Seconds each long unit took in `make test` (2026-12-03, after the warm probes; 2 workers on the
+# 2-core machine). xdist hands out work in collection order (the Makefile turns its reordering by
+# test count off, which put the one-test units, the longest, last): longest first, so that no long
+# unit starts at the end while the other worker idles. A file's name stands for all its tests (one unit).
 LONGEST_FIRST = {
-    "test_attacks.py": 455,
-    "test_batch.py": 250,
-    "test_graders.py::test_mutant_bank_is_fully_killed_without_false_failures[ps1_learning_rates-wrong]": 240,
-    "test_graders.py::test_mutant_bank_is_fully_killed_without_false_failures[ps2_regularization-wrong]": 200,
-    "test_graders.py::test_mutant_bank_is_fully_killed_without_false_failures[ps1_learning_rates-correct]": 200,
-    "test_graders.py::test_mutant_bank_is_fully_killed_without_false_failures[ps4_learning_curves-wrong]": 130,
-    "test_graders.py::test_mutant_bank_is_fully_killed_without_false_failures[ps3_normalization-wrong]": 130,
-    "test_reports.py": 125,
+    "test_attacks.py": 355,
+    "test_batch.py": 230,
+    "test_graders.py::test_mutant_bank_is_fully_killed_without_false_failures[ps1_learning_rates-correct]": 175,
+    "test_reports.py": 110,
+    "test_graders.py::test_mutant_bank_is_fully_killed_without_false_failures[ps2_regularization-wrong]": 105,
     "test_pipeline.py": 100,
-    "test_graders.py::test_mutant_bank_is_fully_killed_without_false_failures[ps2_regularization-correct]": 90,
-    "test_probe_attacks.py::test_probe_attack_gains_nothing[huge_tensor]": 75,
-    "test_graders.py::test_mutant_bank_is_fully_killed_without_false_failures[ps3_normalization-correct]": 60,
-    "test_graders.py::test_mutant_bank_is_fully_killed_without_false_failures[ps4_learning_curves-correct]": 50,
+    "test_graders.py::test_mutant_bank_is_fully_killed_without_false_failures[ps2_regularization-correct]": 95,
+    "test_probe_attacks.py::test_probe_attack_gains_nothing[huge_tensor]": 55,
+    "test_graders.py::test_mutant_bank_is_fully_killed_without_false_failures[ps1_learning_rates-wrong]": 46,
+    "test_graders.py::test_mutant_bank_is_fully_killed_without_false_failures[ps4_learning_curves-wrong]": 42,
+    "test_graders.py::test_mutant_bank_is_fully_killed_without_false_failures[ps4_learning_curves-correct]": 36,
 }
 
 

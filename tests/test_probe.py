@@ -429,7 +429,9 @@ def test_graders_start_before_the_kernel_and_run_once(monkeypatch):
     preprocessor.StartHiddenGraders().preprocess(nb, resources)
     nb.cells[-1].source += "\n# changed after the graders started"
     preprocessor.RunHiddenGraders().preprocess(nb, resources)
-    assert len(graded) == 3 and graded[-1].cells[-1].source.endswith("# changed after the graders started")
+    # The early run (a background thread) and the new one may finish in either order.
+    changed = [g.cells[-1].source.endswith("# changed after the graders started") for g in graded[1:]]
+    assert len(graded) == 3 and sorted(changed) == [False, True]
 
 
 def test_warm_up_only_for_whole_runs_of_code_that_builds_optimizers():

@@ -1,9 +1,10 @@
-"""Checkers forked from a warm process, for runs that grade many notebooks (the mutant bank).
+"""Checkers forked from a warm process, for runs that grade many notebooks.
 
 A checker, ``pytest grader_tests/<ps> --grading-job job.json`` (`runner.checker_command`), spends
-about 2 s of CPU starting: importing torch and pytest. Where one process grades hundreds of
-notebooks, as ``nnkit mutants`` and ``make test`` do with the mutant bank, that start-up is most
-of a wrong variant's cost. Here multiprocessing's *forkserver* imports those modules once, in a
+about 2 s of CPU starting: importing torch and pytest. Where one process grades many notebooks,
+that start-up is paid again for each: the mutant bank (``nnkit mutants``, ``make test``: hundreds
+of quick runs, where it is most of a wrong variant's cost) and a plain ``nbgrader autograde
+ASSIGNMENT`` of a class (`RunHiddenGraders.fork_checker`, on by default). Here multiprocessing's *forkserver* imports those modules once, in a
 fresh interpreter of its own, and forks each checker from it:
 
 * every checker is a fork of the same clean server, never of an earlier checker, so nothing of
@@ -14,7 +15,8 @@ fresh interpreter of its own, and forks each checker from it:
 * each checker leads a session of its own (its process group is what the runner kills), writes
   its output to the log and its report to the pipe it is handed, as the subprocess does.
 
-nbgrader's autograde grades one notebook per process and keeps `subprocess` (`runner.run_job`).
+A process that grades one notebook (an `nnkit batch` job) pays the server's start instead of the
+checker's, about the same. `runner.run_job(fork_checker=False)` starts a plain subprocess.
 """
 from __future__ import annotations
 
