@@ -321,6 +321,7 @@ def test_probes_forked_from_one_zygote_start_clean(zygote, tmp_path):
         fresh.close()
 
 
+@pytest.mark.skipif(not __import__("nnkit.sandbox").sandbox.bwrap_available(), reason="bubblewrap not usable here")
 def test_a_zygotes_probes_are_sandboxed_and_end_with_it(tmp_path):
     import socket
 
