@@ -25,15 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from batch_scaling import busy_core_seconds  # noqa: E402  (the same machine-wide CPU figure)
 from nnkit.grading.course import Course  # noqa: E402
 from nnkit.variants import check_all, discover  # noqa: E402
-
-
-def busy_core_seconds() -> float:
-    """CPU seconds the whole machine has spent busy since boot (user, nice, system, irq, softirq)."""
-    with open("/proc/stat") as stat:
-        user, nice, system, _idle, _iowait, irq, softirq = map(int, stat.readline().split()[1:8])
-    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def timed(course: Course, variants: list, warm: bool) -> tuple[float, float, dict]:

@@ -10,6 +10,7 @@ import torch
 
 from nnkit.grading import wire
 from nnkit.grading.remote import Probe, ProbeCrashed, ProbeTimedOut, StudentRaised, is_module, watched
+from nnkit.sandbox import bwrap_available
 
 pytestmark = pytest.mark.check
 
@@ -321,7 +322,15 @@ def test_probes_forked_from_one_zygote_start_clean(zygote, tmp_path):
         fresh.close()
 
 
-@pytest.mark.skipif(not __import__("nnkit.sandbox").sandbox.bwrap_available(), reason="bubblewrap not usable here")
+def test_a_zygote_that_is_gone_is_named_in_the_crash(tmp_path):
+    gone = tmp_path / "spool" / "zygote.sock"
+    gone.parent.mkdir()
+    probe = Probe(MODULE, tmp_path, device=torch.device("cpu"), default_budget=20, zygote=str(gone))
+    with pytest.raises(ProbeCrashed, match=f"The probe zygote at {gone} did not fork a probe"):
+        probe.module.triple(1)
+
+
+@pytest.mark.skipif(not bwrap_available(), reason="bubblewrap not usable here")
 def test_a_zygotes_probes_are_sandboxed_and_end_with_it(tmp_path):
     import socket
 

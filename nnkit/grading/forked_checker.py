@@ -4,8 +4,9 @@ A checker, ``pytest grader_tests/<ps> --grading-job job.json`` (`runner.checker_
 about 2 s of CPU starting: importing torch and pytest. Where one process grades many notebooks,
 that start-up is paid again for each: the mutant bank (``nnkit mutants``, ``make test``: hundreds
 of quick runs, where it is most of a wrong variant's cost) and a plain ``nbgrader autograde
-ASSIGNMENT`` of a class (`RunHiddenGraders.fork_checker`, on by default). Here multiprocessing's *forkserver* imports those modules once, in a
-fresh interpreter of its own, and forks each checker from it:
+ASSIGNMENT`` of a class (`RunHiddenGraders.fork_checker`, on by default). Here multiprocessing's
+*forkserver* imports those modules once, in a fresh interpreter of its own, and forks each
+checker from it:
 
 * every checker is a fork of the same clean server, never of an earlier checker, so nothing of
   one grading reaches the next (and the checker never runs student code: that stays in the

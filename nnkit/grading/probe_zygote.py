@@ -29,13 +29,15 @@ import array
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from nnkit.grading.remote import PROBE_ENV, ProbeCrashed
 
 SOCKET_NAME = "zygote.sock"
 PR_SET_PDEATHSIG = 1
@@ -47,36 +49,30 @@ PRELOAD = ["torch", "nnkit.grading.probe", "nnkit.grading.wire", "nnkit.grading.
 
 # ------------------------------------------------------------------------------------- runner side
 class ProbeZygote:
-    """Start the zygote (sandboxed unless `sandbox` is False); `connect()` forks one probe."""
+    """Start a sandboxed zygote for a course's probes; a `remote.Probe` given its `socket_path`
+    forks from it (`ZygoteChild`), in a folder of its own under the spool (`probe_folder`)."""
 
-    def __init__(self, course_root: Path, *, sandbox: bool = True, limits: dict | None = None):
+    def __init__(self, course_root: Path):
         self.spool = Path(tempfile.mkdtemp(prefix="nnkit-zygote-"))
         self.socket_path = self.spool / SOCKET_NAME
-        argv = [sys.executable, "-m", "nnkit.grading.probe_zygote", str(self.spool)]
-        if sandbox:
-            from nnkit.sandbox import Limits, sandbox_argv
+        from nnkit.sandbox import sandbox_argv
 
-            argv = sandbox_argv(argv, writable=[self.spool], hidden=[Path(course_root)],
-                                limits=Limits(**limits) if limits else None)
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+        argv = sandbox_argv([sys.executable, "-m", "nnkit.grading.probe_zygote", str(self.spool)],
+                            writable=[self.spool], hidden=[Path(course_root)])
         self.log = self.spool / "zygote.log"
         with open(self.log, "ab") as log:
             # stdin: a pipe only we hold; the zygote ends, with its probes, when it closes.
             self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-                                            env=env, start_new_session=True, bufsize=0)
+                                            env=dict(os.environ, **PROBE_ENV), start_new_session=True, bufsize=0)
         ready = select.select([self.process.stdout], [], [], START_SECONDS)[0]
         line = self.process.stdout.readline() if ready else b""
         if line.strip() != b"ready":
+            said = self.log.read_text(errors="replace")[-2000:]   # before close() removes the spool
             self.close()
-            raise RuntimeError(f"the probe zygote did not start (see {self.log}): "
-                               + self.log.read_text(errors="replace")[-2000:])
-
-    def folder(self, name: str) -> Path:
-        """A fresh folder for one probe, inside the zygote's sandbox."""
-        return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.spool))
+            raise RuntimeError(f"the probe zygote did not start within {START_SECONDS} s; it said:\n{said}")
 
     def close(self) -> None:
-        """End the zygote and every probe it forked."""
+        """End the zygote and every probe it forked, and remove its spool."""
         if self.process.returncode is not None:
             return
         self.process.stdin.close()        # the zygote kills its probes and returns ...
@@ -90,8 +86,6 @@ class ProbeZygote:
             pass
         self.process.wait()
         self.process.stdout.close()
-        import shutil
-
         shutil.rmtree(self.spool, ignore_errors=True)
 
     def __enter__(self) -> "ProbeZygote":
@@ -101,6 +95,11 @@ class ProbeZygote:
         self.close()
 
 
+def probe_folder(socket_path: str | Path, prefix: str) -> Path:
+    """A fresh folder for one probe: inside the zygote's spool, the one folder its sandbox shows."""
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=Path(socket_path).parent))
+
+
 class ZygoteChild:
     """One probe forked by a zygote, with the part of `subprocess.Popen` that `remote.Probe` uses."""
 
@@ -108,19 +107,25 @@ class ZygoteChild:
         to_probe_r, to_probe_w = os.pipe()
         from_probe_r, from_probe_w = os.pipe()
         self.connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.returncode: int | None = None
         try:
             self.connection.connect(str(socket_path))
             request = json.dumps({"folder": str(folder)}).encode()
             fds = array.array("i", [to_probe_r, from_probe_w, log.fileno()])
             self.connection.sendmsg([request], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+            self._lines = self.connection.makefile("rb")
+            self.pid = self._expect(b"pid")       # the probe's pid in the zygote's namespace
+        except OSError as problem:
+            for fd in (to_probe_w, from_probe_r):
+                os.close(fd)
+            self.connection.close()
+            raise ProbeCrashed(f"The probe zygote at {socket_path} did not fork a probe ({problem}); its log, "
+                               f"zygote.log, is beside that socket.") from None
         finally:
             os.close(to_probe_r)
             os.close(from_probe_w)
         self.stdin = os.fdopen(to_probe_w, "wb", buffering=0)
         self.stdout = os.fdopen(from_probe_r, "rb", buffering=0)
-        self.returncode: int | None = None
-        self._lines = self.connection.makefile("rb")
-        self.pid = self._expect(b"pid")       # the probe's pid in the zygote's namespace
 
     def _expect(self, word: bytes) -> int:
         while True:
@@ -139,7 +144,7 @@ class ZygoteChild:
         except OSError:
             pass   # the zygote is gone, and its children with it
 
-    def wait(self, timeout: float | None = None) -> int:
+    def wait(self) -> int:
         if self.returncode is None:
             try:
                 self._expect(b"exit")

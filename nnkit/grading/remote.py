@@ -32,7 +32,6 @@ import select
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +44,7 @@ from nnkit.grading.failure import GraderFailure
 PROBE_START_SECONDS = 120    # python + torch import + the student's module, beyond the test's own budget
 MAX_PROBE_STARTS = 50        # per grading session
 PIPE_BYTES = 1 << 20
+PROBE_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
 MAX_READ_AHEAD = 64          # items of an iterator per request
 
 
@@ -134,8 +134,10 @@ class Probe:
             raise ProbeCrashed(f"your code was restarted {MAX_PROBE_STARTS} times; grading stopped here.")
         self._starts += 1
         self.generation += 1
-        if self.zygote:   # the zygote's sandbox sees only its spool, the socket's folder
-            folder = Path(tempfile.mkdtemp(prefix=f"probe-{self.generation}-", dir=Path(self.zygote).parent))
+        if self.zygote:
+            from nnkit.grading.probe_zygote import ZygoteChild, probe_folder
+
+            folder = probe_folder(self.zygote, f"probe-{self.generation}-")
         else:
             folder = self.workdir / f"probe-{self.generation}"
             folder.mkdir(parents=True)
@@ -145,16 +147,14 @@ class Probe:
         self.log = folder / "probe.log"
         with open(self.log, "ab") as log:
             if self.zygote:
-                from nnkit.grading.probe_zygote import ZygoteChild
-
                 self.process = ZygoteChild(self.zygote, folder, log)
             else:
                 argv = [sys.executable, "-m", "nnkit.grading.probe", str(folder)]
                 if self.wrap:
                     argv = self.wrap(argv, folder)
-                env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
                 self.process = subprocess.Popen(argv, cwd=folder, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                                stderr=log, env=env, start_new_session=True, bufsize=0)
+                                                stderr=log, env=dict(os.environ, **PROBE_ENV),
+                                                start_new_session=True, bufsize=0)
         for pipe in (self.process.stdin, self.process.stdout):
             try:   # 1 MiB pipes: a tensor of a few MB crosses in a few wake-ups, not one per 64 KiB
                 fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)

@@ -163,7 +163,7 @@ def run_graders(course: Course, assignment: str, submission: Path, *, timeout: f
     return run_job(GradingJob(course.root, assignment, Path(submission).resolve(), course.source_notebook(assignment),
                               device=device, per_test_timeout=per_test_timeout, timeout=timeout, sandbox=sandbox,
                               only_cells=tuple(only_cells or ()), first_failure_only=first_failure_only,
-                              probe_zygote=str(probe_zygote or "")),
+                              probe_zygote=probe_zygote),
                    fork_checker=fork_checker)
 
 
