@@ -55,6 +55,7 @@ from glob import escape as glob_escape
 from pathlib import Path
 
 from nnkit.grading.course import Course, CourseProblem
+from nnkit.grading.results import describe_grader_error
 from nnkit.grading.status import STATUS_FILE, Status, read_record, write_private
 
 RUN_FILE = ".nnkit-run.json"
@@ -127,6 +128,9 @@ class RunRecord:
     cpu_seconds            CPU time (user + system) of the job's process tree, from the same
                            samples (a process's last second may be missed); with wall_seconds it
                            says how many cores a job keeps busy
+    grader_errors          the graders' own exceptions (type, message, grader file and line, cell):
+                           bugs of the graders, for staff; the student only reads that the part
+                           could not be checked
     """
     student: str
     assignment: str
@@ -145,6 +149,7 @@ class RunRecord:
     started_at: str = ""
     detail: str = ""
     cpu_seconds: float = 0.0
+    grader_errors: list = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
@@ -490,7 +495,8 @@ def grade_one(job: Job) -> RunRecord:
         device=str((grading.graders.get("device") if grading else None) or "?"),
         worker=_worker_name(), host=socket.gethostname(), hand_in_hash=job.hand_in_hash,
         graders_hash=job.graders_hash, exit_code=total.exit_code, time_limit_seconds=round(job.time_limit, 1),
-        attempts=attempt, started_at=started.isoformat(timespec="seconds"), detail=detail)
+        attempts=attempt, started_at=started.isoformat(timespec="seconds"), detail=detail,
+        grader_errors=list((grading.graders.get("grader_errors") if grading else None) or []))
     write_run(folder, record, tail)
     return record
 
@@ -711,6 +717,11 @@ def summary(result: BatchResult) -> str:
         lines.append("status: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
         lines.append(f"slowest: {slowest.student}/{slowest.assignment} {slowest.wall_seconds:.0f} s; "
                      f"most memory: {heaviest.student}/{heaviest.assignment} {heaviest.peak_tree_rss_mb:.0f} MiB")
+    broken = [r for r in result.records if r.grader_errors]
+    if broken:
+        cells = sorted({str(e.get("cell")) for r in broken for e in r.grader_errors})
+        lines.append(f"GRADER ERROR in {len(broken)} hand-in(s), cells {', '.join(cells)}: a bug of the graders, "
+                     f"not the students' (first: {describe_grader_error(broken[0].grader_errors[0])})")
     for r in result.records:
         if r.status.needs_attention or not r.finished:
             first = r.detail.splitlines()[0] if r.detail else ""

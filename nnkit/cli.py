@@ -18,7 +18,8 @@ from pathlib import Path
 
 from nnkit.data import MnistNotFound
 from nnkit.grading.course import Course, CourseProblem
-from nnkit.grading.notebook import NotebookProblem
+from nnkit.grading.devices import DEVICE_CHOICES
+from nnkit.grading.notebook import NotebookProblem, check_notebook_is, read_notebook
 from nnkit.threads import GRADING_THREADS, use_grading_threads
 
 
@@ -30,17 +31,53 @@ def _assignments(course: Course, args) -> list[str]:
     return args.assignment or course.assignments()
 
 
+# What staff can do about a notebook `nnkit grade` refuses (NotebookProblem.kind); the
+# problem's own advice is worded for the student, as autograde's feedback shows it.
+_STAFF_ADVICE = {
+    "missing": "Check the path (hand-ins are under submitted/<student>/<assignment>/).",
+    "empty": "Ask the student to open their notebook in Jupyter, save it and hand it in again.",
+    "not-json": "The file is damaged (truncated, or edited outside Jupyter); ask the student to open their "
+                "notebook in Jupyter, save it and hand it in again.",
+    "not-notebook": "Check that this is the file the student meant to hand in; if it is, ask them to hand in "
+                    "their notebook (.ipynb) as saved by Jupyter.",
+    "unreadable": "Check the file's permissions.",
+}
+
+
+def _refuse(problem: NotebookProblem, advice: str) -> int:
+    print(f"nnkit grade: {problem.path}: {problem.reason}. {advice} No graders were run.", file=sys.stderr)
+    return 2
+
+
 def cmd_grade(args) -> int:
-    from nnkit.grading.results import summarise
+    from nnkit.grading.results import describe_grader_error, summarise
     from nnkit.grading.runner import run_graders
 
     course = _course(args)
     notebook = Path(args.notebook)
+    try:
+        nb = read_notebook(notebook)
+    except NotebookProblem as problem:
+        return _refuse(problem, _STAFF_ADVICE.get(problem.kind, ""))
     assignment = args.assignment[0] if args.assignment else course.infer_assignment(notebook)
+    sources = {assignment: read_notebook(course.source_notebook(assignment))}
+    for other in set(course.assignments()) - {assignment}:
+        try:
+            sources[other] = read_notebook(course.source_notebook(other))
+        except (CourseProblem, NotebookProblem):
+            continue  # another assignment's broken folder does not stop this one
+    try:
+        check_notebook_is(nb, notebook, assignment, sources)
+    except NotebookProblem as problem:
+        other = problem.looks_like
+        return _refuse(problem, f"If it is a {other} hand-in, grade it with `nnkit grade {notebook} --assignment "
+                                f"{other}`; otherwise ask the student for their {assignment} notebook.")
     run = run_graders(course, assignment, notebook, device=args.device, sandbox=True)
     print(f"{assignment}: {run.status} in {run.seconds:.1f} s on {run.device}")
     print(summarise(run.cells))
-    return 0
+    for error in run.grader_errors:   # staff run this command: they see the graders' own exceptions
+        print(f"GRADER ERROR {describe_grader_error(error)}")
+    return 3 if run.grader_errors else 0
 
 
 def cmd_mutants(args) -> int:
@@ -140,12 +177,14 @@ def main(argv=None) -> int:
     p = sub.add_parser("grade", help="run the hidden graders on one notebook")
     p.add_argument("notebook")
     p.add_argument("--assignment", action="append")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
+                   help="auto (CUDA when present), cpu, cuda, or emulated-cuda (CUDA's placement rules on the CPU)")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("mutants", help="kill rate of the mutant bank")
     p.add_argument("--assignment", action="append")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
+                   help="auto (CUDA when present), cpu, cuda, or emulated-cuda (CUDA's placement rules on the CPU)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--variant", action="append", help="only variants whose label contains this")
     p.add_argument("--exact", action="store_true",
@@ -156,7 +195,8 @@ def main(argv=None) -> int:
     p.add_argument("--assignment", action="append")
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--threads", type=int, default=GRADING_THREADS, help="torch CPU threads (1 is fastest for these small models)")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="auto (CUDA when present), cpu or cuda: the claims are measured on a real device")
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("solutions", help="execute the reference solutions into solutions/")

@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 
 from nnkit.grading.notebook import grade_id, is_solution, read_notebook
+from nnkit.grading.results import describe_grader_error
 from nnkit.grading.status import Status
 
 CELL_MARK = re.compile(r"^# %% (\S+)\s*$", re.M)
@@ -84,18 +85,22 @@ class VariantResult:
 
     @property
     def caught(self) -> bool:
-        return bool(self.failed_cells)
+        """Failed in a cell whose graders judged it: a cell that failed only because a grader raised
+        (`grader_errors`) catches nothing."""
+        judged = set(self.failed_cells) - {e.get("cell") for e in self.grader_errors}
+        return bool(judged)
 
     exact: bool = False
+    grader_errors: list = field(default_factory=list)   # the graders' own exceptions (bugs of the graders)
 
     @property
     def as_expected(self) -> bool:
         if self.variant.kind == "correct":
-            return not self.failed_cells and self.status is Status.GRADED
+            return not self.failed_cells and not self.grader_errors and self.status is Status.GRADED
         if not self.variant.fails:
             return self.caught
         if self.exact:
-            return sorted(self.failed_cells) == sorted(self.variant.fails)
+            return sorted(self.failed_cells) == sorted(self.variant.fails) and not self.grader_errors
         # Stopped at the first failure: that failure must be one the variant declares.
         return self.caught and set(self.failed_cells) <= set(self.variant.fails)
 
@@ -124,7 +129,7 @@ def check_variant(course, variant: Variant, device: str = "auto", exact: bool = 
     # Under -x the cells whose tests never ran are "not ok" too; only count real failures.
     failed = sorted(gid for gid, cell in run.cells.items() if cell.total and not cell.ok)
     messages = [m for cell in run.cells.values() for m in cell.messages]
-    return VariantResult(variant, failed, run.status, messages, exact)
+    return VariantResult(variant, failed, run.status, messages, exact, run.grader_errors)
 
 
 def check_all(course, variants: list[Variant], device: str = "auto", workers: int = 2,
@@ -175,6 +180,7 @@ def report(results: list[VariantResult]) -> tuple[str, bool]:
         lines.append(f"{mark} {r.variant.label:<55} {detail}")
         if not r.as_expected and r.variant.kind == "correct":
             lines += [f"      - {m}" for m in r.messages[:5]]
+        lines += [f"      GRADER ERROR {describe_grader_error(e)}" for e in r.grader_errors[:5]]
     kill_rate = killed / len(wrong) if wrong else 1.0
     fail_rate = false_failures / len(correct) if correct else 0.0
     lines.append(f"kill rate {killed}/{len(wrong)} = {kill_rate:.0%}; "

@@ -11,8 +11,10 @@ checker from it:
 * every checker is a fork of the same clean server, never of an earlier checker, so nothing of
   one grading reaches the next (and the checker never runs student code: that stays in the
   sandboxed probe the checker starts, exactly as before);
-* the server imports torch but never runs it (no thread pool, no CUDA), so forking is safe; a
-  checker picks its device and threads after the fork;
+* the server imports torch but never runs it: no thread pool, and no question to CUDA, not even
+  ``torch.cuda.is_available()``, which would poison every fork (`nnkit.grading.devices`); a
+  checker picks its device and threads after the fork, and refuses to run if the server asked
+  CUDA anyway (a kit bug, reported in the checker's log; `tests/test_fork_safety.py`);
 * each checker leads a session of its own (its process group is what the runner kills), writes
   its output to the log and its report to the pipe it is handed, as the subprocess does.
 
@@ -53,6 +55,13 @@ def _checker_main(argv: list[str], cwd: str, env: dict, log_path: str, report) -
     os.dup2(log, 1)
     os.dup2(log, 2)
     os.close(log)
+    from nnkit.grading.devices import PoisonedFork, refuse_poisoned_fork
+
+    try:
+        refuse_poisoned_fork("this checker")      # before anything of the job: see nnkit.grading.devices
+    except PoisonedFork as bug:
+        print(f"nnkit: {bug}", file=sys.stderr, flush=True)   # the log: the runner's record shows it to staff
+        os._exit(70)                              # EX_SOFTWARE: no report, so the run is "crashed", not a score
     report_fd = os.dup(report.fileno())           # the pytest plugin closes it when the report is written
     report.close()
     args = [a if a != "{report_fd}" else str(report_fd) for a in argv[3:]]   # argv: python -m pytest ...

@@ -30,21 +30,73 @@ MODULE_TAG = "module"
 
 
 class NotebookProblem(Exception):
-    """A notebook cannot be read or is not what the kit expects; the message names the file."""
+    """A notebook cannot be read or is not what the kit expects; the message names the file.
+
+    `reason` says what is wrong with the file at `path`, for any reader; the message adds
+    what to do (for the student, as the feedback shows it). `kind` is one of
+    "missing", "empty", "not-json", "not-notebook", "unreadable" and "other-assignment",
+    so that a staff-facing command can give its own advice (`nnkit grade`); for
+    "other-assignment", `looks_like` is the assignment the notebook seems to belong to."""
+
+    def __init__(self, message: str, *, path: str | Path | None = None, reason: str = "", kind: str = "",
+                 looks_like: str | None = None):
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
+        self.reason, self.kind, self.looks_like = reason or message, kind, looks_like
+
+
+def _problem(path: Path, kind: str, reason: str, advice: str = "") -> NotebookProblem:
+    return NotebookProblem(f"{path}: {reason}." + (f" {advice}" if advice else ""), path=path, reason=reason, kind=kind)
+
+
+_REDOWNLOAD = "Re-download the release notebook and copy your answers into it."
+
+
+def _not_a_notebook(text: str, error: Exception) -> str:
+    """Why JSON that nbformat refused is not a notebook, in a few words."""
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        kind = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false"}.get(
+            type(data), "null")
+        return f"is JSON but not a Jupyter notebook (its top level is {kind}, not an object)"
+    missing = [key for key in ("nbformat", "cells") if key not in data]
+    if missing:
+        return f"is JSON but not a Jupyter notebook (no {' or '.join(repr(k) for k in missing)} key)"
+    detail = str(getattr(error, "message", None) or error).strip().splitlines()[0][:200]
+    return f"is JSON but not a valid Jupyter notebook (nbformat: {detail})"
 
 
 def read_notebook(path: str | Path) -> nbformat.NotebookNode:
+    """The notebook at `path` (nbformat 4), or a `NotebookProblem` that names the file and
+    says what is wrong: missing, empty, invalid JSON (with its line and column), JSON that
+    is not a notebook, or not readable at all."""
     path = Path(path)
     if not path.is_file():
-        raise NotebookProblem(f"{path}: no such notebook. Check the file name and that it was submitted.")
+        raise _problem(path, "missing", "no such notebook", "Check the file name and that it was submitted.")
     try:
-        return nbformat.read(str(path), as_version=4)
-    except (json.JSONDecodeError, nbformat.reader.NotJSONError, UnicodeDecodeError) as error:
-        raise NotebookProblem(
-            f"{path}: not a valid notebook (invalid JSON: {error}). Re-download the "
-            "release notebook and copy your answers into it.") from error
-    except Exception as error:  # nbformat raises several unrelated types for damaged files
-        raise NotebookProblem(f"{path}: could not be read as a notebook ({type(error).__name__}: {error}).") from error
+        raw = path.read_bytes()
+    except OSError as error:
+        raise _problem(path, "unreadable", f"could not be read ({error.strerror or error})") from error
+    if not raw:
+        raise _problem(path, "empty", "is empty (0 bytes)", _REDOWNLOAD)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _problem(path, "not-json", f"is not a valid notebook (invalid JSON: not UTF-8 text, at byte {error.start})",
+                       _REDOWNLOAD) from error
+    try:
+        return nbformat.reads(text, as_version=4)
+    except nbformat.reader.NotJSONError as error:
+        cause = error.__cause__
+        where = (f" at line {cause.lineno}, column {cause.colno}: {cause.msg}"
+                 if isinstance(cause, json.JSONDecodeError) else "")
+        raise _problem(path, "not-json", f"is not a valid notebook (invalid JSON{where})", _REDOWNLOAD) from error
+    except Exception as error:  # nbformat raises several unrelated types for JSON that is no notebook
+        try:
+            reason = _not_a_notebook(text, error)
+        except Exception:  # noqa: BLE001 - the diagnosis must not hide the first error
+            reason = f"could not be read as a notebook ({type(error).__name__}: {error})"
+        raise _problem(path, "not-notebook", reason, _REDOWNLOAD) from error
 
 
 def nbgrader_meta(cell) -> dict:
@@ -57,6 +109,33 @@ def is_solution(cell) -> bool:
 
 def grade_id(cell) -> str | None:
     return nbgrader_meta(cell).get("grade_id")
+
+
+def grade_ids(nb) -> set[str]:
+    """The nbgrader cell ids (``grade_id``) of a notebook's cells."""
+    return {gid for gid in map(grade_id, nb.cells) if gid}
+
+
+def check_notebook_is(nb, path: str | Path, assignment: str, sources: dict) -> None:
+    """Raise a `NotebookProblem` (kind "other-assignment") when `nb` looks like the notebook
+    of another assignment: it shares more nbgrader cell ids with another source notebook
+    than with `sources[assignment]`. `sources` maps assignment -> source notebook.
+
+    A notebook that shares no cell id with any source (its metadata lost) passes: the
+    graders then report each missing solution cell."""
+    ids = grade_ids(nb)
+    shared = {name: len(ids & grade_ids(source)) for name, source in sources.items()}
+    mine = shared.get(assignment, 0)
+    other = max((name for name in shared if name != assignment), key=lambda name: shared[name], default=None)
+    if other is None or shared[other] <= mine:
+        return
+    path = Path(path)
+    reason = (f"this looks like the {other} notebook, not {assignment} (it has {shared[other]} of the "
+              f"{len(grade_ids(sources[other]))} nbgrader cell ids of {other}, {mine} of the "
+              f"{len(grade_ids(sources[assignment])) if assignment in sources else '?'} of {assignment})")
+    problem = _problem(path, "other-assignment", reason, f"Hand in your {assignment} notebook.")
+    problem.looks_like = other
+    raise problem
 
 
 def module_cells(source_nb) -> list:

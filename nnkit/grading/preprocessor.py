@@ -28,6 +28,7 @@ from nnkit.grading.course import Course
 from nnkit.grading.gradebook import remove_planted_files, write_status
 from nnkit.grading.intake import NOTES
 from nnkit.grading.notebook import grade_id, hidden_grader_cells
+from nnkit.grading.results import describe_grader_error
 from nnkit.grading.runner import GraderRun, run_graders
 from nnkit.grading.status import Status
 
@@ -94,6 +95,9 @@ class RunHiddenGraders(NbGraderPreprocessor):
                       run.seconds, run.device)
         if run.status is not Status.GRADED:
             self.log.warning("Grader process %s for %s; its last output:\n%s", run.status, info.get("student"), run.detail)
+        for error in run.grader_errors:   # a bug of the graders: staff see it here and in the record
+            self.log.error("GRADER ERROR for %s/%s %s", info.get("student"), info["assignment"],
+                           describe_grader_error(error))
         for cell in cells:
             cell.outputs = cell_outputs(run, grade_id(cell))
         if run.notes:
@@ -102,7 +106,8 @@ class RunHiddenGraders(NbGraderPreprocessor):
             execution = resources.get("nnkit", {}).get("execution", {"status": Status.GRADED, "detail": ""})
             note = NOTES.get((info.get("student"), info["assignment"], info["notebook"]))
             write_status(Path(folder), execution, {"status": run.status, "seconds": round(run.seconds, 1),
-                                                   "device": run.device, "notes": run.notes},
+                                                   "device": run.device, "notes": run.notes,
+                                                   "grader_errors": run.grader_errors},
                          note and vars(note), run.measurements)
         return nb, resources
 

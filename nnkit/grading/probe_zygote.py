@@ -14,7 +14,8 @@ the zygote, imports what every probe imports and forks each probe from itself:
                                            "kill" (or the connection closing): SIGKILL its group
 
 * Every probe is a fork of the same zygote, never of an earlier probe: the zygote imports torch but
-  runs none of it (no thread pool, no CUDA), and never runs a variant's code, so nothing of one
+  runs none of it (no thread pool, and no question to CUDA, which would poison every fork:
+  `nnkit.grading.devices`), and never runs a variant's code, so nothing of one
   variant reaches the next.
 * The zygote is sandboxed once, as every probe is (`nnkit.sandbox.sandbox_argv`: the course folder
   hidden, no network, resource limits inherited by each child); its one writable folder is SPOOL,
@@ -180,6 +181,9 @@ def _become_probe(inherited: list, fds: list[int], folder: str) -> None:
             if fd > 2:
                 os.close(fd)
         os.chdir(folder)
+        from nnkit.grading.devices import refuse_poisoned_fork
+
+        refuse_poisoned_fork("this probe")  # the zygote asks CUDA nothing (nnkit.grading.devices)
         from nnkit.grading import probe
 
         probe.main(folder)

@@ -37,6 +37,7 @@ import pytest
 
 from nnkit.gc_policy import freeze_loaded, pause_collection
 from nnkit.grading.course import Course, DeviceUnavailable
+from nnkit.grading.devices import EMULATED, probe_device
 from nnkit.grading.failure import GraderFailure
 from nnkit.grading.job import GradingJob
 from nnkit.grading.notebook import NotebookProblem, assemble_module_source, read_notebook
@@ -97,6 +98,7 @@ class GraderSession:
         self.probe: Probe | None = None
         self.scratch: Path | None = None     # the probes' folders
         self.measurements: dict = {}         # name -> plain data: the student's own numbers
+        self.emulation = None                # a device_emulation.SecondDevice, for --grader-device emulated-cuda
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_setup(self, item):
@@ -127,9 +129,10 @@ class GraderSession:
 
             def wrap(argv, folder):
                 return sandbox_argv(argv, writable=[folder], hidden=hidden, limits=limits)
-        self.probe = Probe(assemble_module_source(source_nb, student_nb), tmp, device=self.device,
+        self.probe = Probe(assemble_module_source(source_nb, student_nb), tmp, device=probe_device(self.job.device),
                            threads=self.job.threads, wrap=wrap, default_budget=self.job.per_test_timeout,
                            partial=bool(self.job.only_cells), zygote=self.job.probe_zygote)
+        self.probe.emulated_cuda = self.job.device == EMULATED
         self._arm()
         return self.probe
 
@@ -162,19 +165,23 @@ def pytest_configure(config):
         pass   # the `probe` fixture says so, in every test
     import torch  # noqa: F401  (before use_grading_threads, which sets torch's count once it is loaded)
 
-    from nnkit.grading.checks import pick_device
+    from nnkit.grading.devices import pick_device
     from nnkit.grading.precision import use_ieee_float32
 
     use_grading_threads(job.threads)
     use_ieee_float32()   # the tolerances were measured in IEEE float32 (nnkit.grading.precision)
     try:
-        session.device = pick_device(job.device)
+        session.device = pick_device(job.device)   # asked here, in the checker: never before a fork
     except DeviceUnavailable as problem:
         if session.probe:
             session.probe.close()
         raise pytest.UsageError(str(problem)) from None
+    if job.device == EMULATED:   # CUDA's placement rules on the CPU, for the kit's tests (nnkit.grading.devices)
+        from nnkit.grading.device_emulation import SecondDevice
+
+        session.emulation = SecondDevice()
+        session.emulation.__enter__()
     if session.probe:
-        session.probe.device = session.device   # where the probe's answers are moved to
         for name in session.probe.warm_up:       # while the probe imports the same (remote.warm_up_modules)
             importlib.import_module(name)
 
@@ -264,15 +271,38 @@ def measure(request):
     return record
 
 
+GRADER_ERROR_MESSAGE = ("This part could not be checked: the graders themselves failed here, not your code. "
+                        "Your instructor has been told and will look at it.")
+
+
 def _student_message(item, excinfo) -> str:
     error = excinfo.value
     if isinstance(error, GraderFailure) and type(error) is not AssertionError:
         return str(error)
     if excinfo.typename == "Failed" and "Timeout" in str(error):
         return "Timed out: your code took too long (an endless loop, or far too slow)."
-    # Raised by the grader itself (a bare assert, or a value of an unexpected type); its text is grader source.
+    if _is_grader_error(excinfo):
+        return GRADER_ERROR_MESSAGE
+    # A bare assert in a grader: a verdict on what the student's code returned, worded in grader source.
     return (f"The hidden check `{item.originalname or item.name}` failed on what your code returned; "
             "the visible checks and the exercise text say what is expected.")
+
+
+def _is_grader_error(excinfo) -> bool:
+    """The grader raised on its own account: not a failed check (`GraderFailure`, a bare assert,
+    `pytest.fail`), not the student's code (which arrives as `StudentRaised`, a `GraderFailure`)."""
+    return not isinstance(excinfo.value, (AssertionError, pytest.fail.Exception, pytest.skip.Exception))
+
+
+def grader_error(item, excinfo, grader_dir: Path | None) -> dict:
+    """For staff: the grader's own exception, and the grader's file and line where it surfaced
+    (the innermost frame under `grader_dir`, else the innermost frame of all)."""
+    entries = list(excinfo.traceback)
+    inside = [e for e in entries if grader_dir is not None and grader_dir in Path(str(e.path)).resolve().parents]
+    where = (inside or entries or [None])[-1]
+    return {"type": excinfo.typename, "message": str(excinfo.value)[:2000],
+            "file": str(where.path) if where else "?", "line": (where.lineno + 1) if where else 0,
+            "trace": [f"{Path(str(e.path)).name}:{e.lineno + 1} in {e.name}" for e in entries[-8:]]}
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -287,18 +317,26 @@ def pytest_runtest_makereport(item, call):
         entry["outcome"] = "failed"
         if not entry["message"] and call.excinfo is not None:
             entry["message"] = _student_message(item, call.excinfo)
+            if _is_grader_error(call.excinfo):   # staff only: never in a student's message or notebook
+                state = _session(item.config)
+                entry["grader_error"] = grader_error(item, call.excinfo,
+                                                     state.course.grader_dir(state.job.assignment).resolve())
     elif report.skipped and entry["outcome"] == "passed":
         entry["outcome"] = "skipped"
         entry["message"] = "This check did not run (it was skipped)."
-    # pytest would print the grader's source on failure: show only the message.
+    # pytest would print the grader's source on failure: show only the message (and, for a grader
+    # error, the exception: this output goes to staff, in the terminal or the runner's log).
     if report.failed and call.excinfo is not None:
-        report.longrepr = entry["message"]
+        error = entry.get("grader_error")
+        report.longrepr = entry["message"] + (f"\nGRADER ERROR {error['type']}: {error['message']}\n  at {error['file']}:"
+                                              f"{error['line']}" if error else "")
 
 
 def report_payload(state: GraderSession) -> dict:
     events = state.probe.events if state.probe else None
+    device = f"{state.device} (emulated on the CPU)" if state.emulation else str(state.device)
     return {"assignment": state.job.assignment, "submission": str(state.job.submission),
-            "device": str(state.device), "tests": list(state.results.values()),
+            "device": device, "tests": list(state.results.values()),
             "measurements": state.measurements,
             "probe": {"crashes": events.crashes if events else 0, "timeouts": events.timeouts if events else 0,
                       "left_out": dict(events.left_out) if events else {},
@@ -330,3 +368,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     cells = score_cells(list(state.results.values()), points)
     terminalreporter.write_sep("=", f"hidden grader scores: {state.job.assignment}")
     terminalreporter.write_line(summarise(cells))
+    errors = [t for t in state.results.values() if t.get("grader_error")]
+    if errors:
+        terminalreporter.write_sep("=", f"grader errors: {len(errors)} (bugs of the graders, not the student's)",
+                                   red=True)
+        for test in errors:
+            error = test["grader_error"]
+            terminalreporter.write_line(f"{test['nodeid']} [{test['cell']}]\n  {error['type']}: {error['message'][:500]}"
+                                        f"\n  at {error['file']}:{error['line']}")

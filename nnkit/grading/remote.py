@@ -104,13 +104,14 @@ class ProbeEvents:
 class Probe:
     """One sandboxed probe process at a time, restarted after it dies or hangs."""
 
-    def __init__(self, module_source: str, workdir: Path, *, device: torch.device, threads: int = 1,
+    def __init__(self, module_source: str, workdir: Path, *, device: str = "cpu", threads: int = 1,
                  wrap=None, default_budget: float = 300.0, partial: bool = False, zygote: str = ""):
         self.module_source = module_source
         self.zygote = zygote                  # a probe zygote's socket: fork probes from it (probe_zygote)
         self.warm_up = warm_up_modules(module_source, partial)
         self.workdir = Path(workdir)
-        self.device = device
+        self.device = device                  # "cuda" where the probe may use the GPU, else "cpu" (devices.probe_device)
+        self.emulated_cuda = False            # the checker emulates CUDA: requests name the CPU instead
         self.threads = threads
         self.wrap = wrap                      # argv -> sandboxed argv (see nnkit.sandbox.sandbox_argv)
         self.default_budget = default_budget
@@ -259,6 +260,8 @@ class Probe:
             self.start()
         elif not self.ready:
             self._await_ready()
+        if self.emulated_cuda:   # the student's code runs on the CPU under the emulation (nnkit.grading.devices)
+            message = _cuda_to_cpu(message)
         # A fresh random number per request: frames the student's code wrote ahead of time never match.
         number = secrets.randbits(63)
         try:
@@ -293,8 +296,8 @@ class Probe:
             raise GraderFailure(str(reply["missing"])[:1000])
         generation = self.generation
         try:
-            value = wire.decode(reply.get("value"), lambda r: RemoteRef(self, generation, r), self.device)
-            changes = wire.decode(reply.get("writeback", []), lambda r: None, self.device)
+            value = wire.decode(reply.get("value"), lambda r: RemoteRef(self, generation, r))   # on the CPU
+            changes = wire.decode(reply.get("writeback", []), lambda r: None)
         except wire.WireRefused as refused:
             self.stop()
             raise ProbeRefused(f"The graders refused your code's answer: {refused}.") from None
@@ -352,6 +355,19 @@ class Probe:
 
     def close(self) -> None:
         self.stop()
+
+
+def _cuda_to_cpu(value, depth: int = 0):
+    """`value` with every CUDA `torch.device` (in tuples, lists and dicts) replaced by the CPU."""
+    import torch
+
+    if isinstance(value, torch.device):
+        return torch.device("cpu") if value.type == "cuda" else value
+    if depth < 8 and type(value) in (tuple, list):
+        return type(value)(_cuda_to_cpu(v, depth + 1) for v in value)
+    if depth < 8 and type(value) is dict:
+        return {k: _cuda_to_cpu(v, depth + 1) for k, v in value.items()}
+    return value
 
 
 def _apply_writeback(args, kwargs, changes) -> None:

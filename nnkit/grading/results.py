@@ -22,6 +22,7 @@ class CellScore:
     passed: int = 0
     total: int = 0
     messages: list[str] = field(default_factory=list)
+    grader_errors: list[dict] = field(default_factory=list)   # staff only: the graders' own exceptions
 
     @property
     def ok(self) -> bool:
@@ -44,6 +45,8 @@ def score_cells(tests: list[dict], points: dict[str, float]) -> dict[str, CellSc
             cell.passed += 1
         elif test["message"] not in cell.messages:
             cell.messages.append(test["message"])
+        if isinstance(test.get("grader_error"), dict):
+            cell.grader_errors.append(dict(test["grader_error"], test=str(test.get("nodeid", ""))))
     for cell in cells.values():
         if cell.total == 0:
             cell.messages.append("No hidden grader ran for this cell; tell your instructor.")
@@ -51,6 +54,17 @@ def score_cells(tests: list[dict], points: dict[str, float]) -> dict[str, CellSc
         if len(cell.messages) > MAX_MESSAGES:
             cell.messages[MAX_MESSAGES:] = [f"... and {len(cell.messages) - MAX_MESSAGES} more problems"]
     return cells
+
+
+def grader_errors(cells: dict[str, CellScore]) -> list[dict]:
+    """Every grader error of a run, each with its cell: for staff (records, logs, the dashboard)."""
+    return [dict(error, cell=cell.cell) for cell in cells.values() for error in cell.grader_errors]
+
+
+def describe_grader_error(error: dict) -> str:
+    """One line for staff: where, what."""
+    return (f"[{error.get('cell', '?')}] {error.get('test', '')}: {error.get('type', '?')}: "
+            f"{str(error.get('message', ''))[:300]} (at {error.get('file', '?')}:{error.get('line', '?')})")
 
 
 def summarise(cells: dict[str, CellScore]) -> str:

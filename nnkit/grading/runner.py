@@ -24,7 +24,7 @@ from pathlib import Path
 from nnkit.grading.course import Course
 from nnkit.grading.job import GradingJob
 from nnkit.grading.notebook import read_notebook
-from nnkit.grading.results import CellScore, cell_points, score_cells
+from nnkit.grading.results import CellScore, cell_points, grader_errors, score_cells
 from nnkit.grading.status import MAX_MEASUREMENTS, MeasurementRefused, Status, plain_data
 
 OUTPUT_TAIL_BYTES = 4000
@@ -44,6 +44,11 @@ class GraderRun:
     device: str = "?"
     notes: list[str] = field(default_factory=list)  # for the student: what was left out, and why
     measurements: dict = field(default_factory=dict)
+
+    @property
+    def grader_errors(self) -> list[dict]:
+        """The graders' own exceptions (bugs of the graders, never the student's): for staff only."""
+        return grader_errors(self.cells)
 
     @property
     def score(self) -> float:

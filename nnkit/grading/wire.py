@@ -99,12 +99,53 @@ class _PortablePickler(pickle.Pickler):
                                 f"travel to the probe (torch.fx could not trace it: {problem})") from None
             traced.train(obj.training)
             return traced.__reduce__()
+        named = _function_name(obj) if obj is not function_by_name else None
+        if named is not None:
+            return (function_by_name, named)
         if isinstance(obj, type) or callable(obj) and hasattr(obj, "__module__") and hasattr(obj, "__qualname__"):
             module = (getattr(obj, "__module__", None) or "").split(".")[0]
             if module and module not in PROBE_IMPORTABLE and not isinstance(obj, torch.nn.Module):
                 raise TypeError(f"a grader passed {getattr(obj, '__qualname__', obj)!r} (from {module}) to the "
                                 "student's code; the probe cannot import the graders' modules")
         return NotImplemented
+
+
+def _function_name(obj) -> tuple[str, str] | None:
+    """(module, qualname) of a module-level function of a module the probe can import, else None.
+
+    Such functions cross by name, never by pickle's by-reference lookup, which insists that the
+    name still lead to the very same object: ``import torch._dynamo`` (the warm-up, or an optimizer)
+    replaces ``torch.manual_seed`` with a wrapper, and pickling the function then fails. A
+    function's name does not change with what has been imported, so neither can a verdict."""
+    if not isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)):
+        return None
+    owner = getattr(obj, "__self__", None)
+    if owner is not None and not isinstance(owner, (types.ModuleType, type)):
+        return None   # a bound method: it belongs to an object, not to a name
+    module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+    if type(module) is not str or type(qualname) is not str or "<" in qualname:
+        return None   # a lambda or a local function: no name leads to it
+    if module.split(".")[0] not in PROBE_IMPORTABLE:
+        return None
+    for name in (qualname, obj.__name__):   # torch.rand's qualname is "_VariableFunctionsClass.rand"
+        try:
+            if callable(function_by_name(module, name)):
+                return module, name
+        except (ImportError, AttributeError, ValueError):
+            continue
+    return None
+
+
+def function_by_name(module: str, qualname: str):
+    """The function `module`.`qualname` (probe side, unpickling `_function_name`'s pair)."""
+    import importlib
+
+    if module.split(".")[0] not in PROBE_IMPORTABLE:
+        raise ValueError(f"the probe does not import functions from {module}")
+    found = importlib.import_module(module)
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    return found
 
 
 def dumps_request(number: int, obj) -> bytes:
@@ -200,8 +241,9 @@ def _plain_tensor(value) -> torch.Tensor:
     return value.detach()
 
 
-def decode(value, make_ref, device=None, budget: _Budget | None = None, depth: int = 0):
-    """The checker's view of a probe answer: exact plain types only, sizes capped.
+def decode(value, make_ref, budget: _Budget | None = None, depth: int = 0):
+    """The checker's view of a probe answer: exact plain types only, sizes capped, every tensor
+    on the CPU (`loads_plain` maps them there), where the checker judges (`nnkit.grading.devices`).
     `make_ref(message)` builds the checker's handle on an object kept in the probe."""
     budget = budget or _Budget()
     budget.item()
@@ -217,18 +259,18 @@ def decode(value, make_ref, device=None, budget: _Budget | None = None, depth: i
     if kind in (torch.Tensor, torch.nn.Parameter):
         tensor = _plain_tensor(value)
         budget.tensor(tensor)
-        return tensor.to(device) if device is not None else tensor
+        return tensor
     if kind in (list, tuple, set):
-        return kind(decode(item, make_ref, device, budget, depth + 1) for item in value)
+        return kind(decode(item, make_ref, budget, depth + 1) for item in value)
     if kind in (dict, OrderedDict):
         if value.get(TAG) is not None and type(value.get(TAG)) is str:
-            return _tagged(value, make_ref, device, budget, depth)
-        return {k: decode(v, make_ref, device, budget, depth + 1) for k, v in value.items()
+            return _tagged(value, make_ref, budget, depth)
+        return {k: decode(v, make_ref, budget, depth + 1) for k, v in value.items()
                 if type(k) in (str, int, float, bool)}
     raise WireRefused(f"a {kind.__name__}, which is not plain data")
 
 
-def _tagged(value: dict, make_ref, device, budget, depth):
+def _tagged(value: dict, make_ref, budget, depth):
     tag = value[TAG]
     if tag == "ref":
         if type(value.get("id")) is not int:
@@ -244,8 +286,8 @@ def _tagged(value: dict, make_ref, device, budget, depth):
             raise WireRefused("a malformed NumPy number")
         return dtype.type(value["value"])
     if tag == "grad":
-        data = decode(value.get("data"), make_ref, device, budget, depth + 1)
-        grad = decode(value.get("grad"), make_ref, device, budget, depth + 1)
+        data = decode(value.get("data"), make_ref, budget, depth + 1)
+        grad = decode(value.get("grad"), make_ref, budget, depth + 1)
         if type(data) is not torch.Tensor or type(grad) is not torch.Tensor or grad.shape != data.shape:
             raise WireRefused("a malformed tensor gradient")
         if data.is_floating_point() or data.is_complex():
