@@ -133,10 +133,11 @@ def check_variant(course, variant: Variant, device: str = "auto", exact: bool = 
 
 
 def check_all(course, variants: list[Variant], device: str = "auto", workers: int = 2,
-              exact: bool = False, warm_probes: bool = True) -> list[VariantResult]:
+              exact: bool = False, warm_probes: bool = True, on_result=None) -> list[VariantResult]:
     """Grade `variants` on `workers` threads. `warm_probes`: fork each probe from a sandboxed
     zygote (one per worker, `nnkit.grading.probe_zygote`) instead of starting a fresh sandboxed
-    Python: the variants are the instructor's own code, never a student's."""
+    Python: the variants are the instructor's own code, never a student's. `on_result`: called
+    with each `VariantResult` as soon as it is known (from a worker thread)."""
     import queue
     from concurrent.futures import ThreadPoolExecutor
 
@@ -144,7 +145,10 @@ def check_all(course, variants: list[Variant], device: str = "auto", workers: in
 
     from nnkit.grading.probe_zygote import ProbeZygote
 
-    zygotes = [ProbeZygote(course.root) for _ in range(min(workers, len(variants)))] if warm_probes else []
+    from nnkit.grading.devices import probe_device
+
+    gpu = probe_device(device) == "cuda"
+    zygotes = [ProbeZygote(course.root, gpu=gpu) for _ in range(min(workers, len(variants)))] if warm_probes else []
     free: queue.Queue = queue.Queue()
     for zygote in zygotes:
         free.put(str(zygote.socket_path))
@@ -152,10 +156,13 @@ def check_all(course, variants: list[Variant], device: str = "auto", workers: in
     def check(variant: Variant) -> VariantResult:
         socket_path = free.get() if zygotes else ""
         try:
-            return check_variant(course, variant, device, exact, probe_zygote=socket_path)
+            result = check_variant(course, variant, device, exact, probe_zygote=socket_path)
         finally:
             if zygotes:
                 free.put(socket_path)
+        if on_result is not None:
+            on_result(result)
+        return result
 
     try:
         with ThreadPoolExecutor(workers) as pool:

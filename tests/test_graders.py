@@ -6,7 +6,8 @@ check), so one run of the reference is a run on every seed they use.
 import pytest
 
 from conftest import COURSE
-from nnkit.grading.results import summarise
+from nnkit.grading.devices import EMULATED
+from nnkit.grading.results import describe_grader_error, summarise
 from nnkit.grading.runner import run_graders
 from nnkit.grading.status import Status
 from nnkit.variants import check_all, discover, report
@@ -15,10 +16,16 @@ ASSIGNMENTS = COURSE.assignments()
 VARIANTS = discover(COURSE.variants_dir, ASSIGNMENTS)
 
 
+# The graders run as on a GPU runner, on the CPU: CUDA's placement rules emulated
+# (nnkit.grading.devices, tests/test_device_rule.py). A grader that mixes devices raises there,
+# as it would on CUDA, and its grader error fails these tests.
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_reference_solution_passes_every_grader(assignment):
-    run = run_graders(COURSE, assignment, COURSE.source_notebook(assignment))
+    run = run_graders(COURSE, assignment, COURSE.source_notebook(assignment), device=EMULATED)
     assert run.status is Status.GRADED, run.detail
+    assert not run.grader_errors, "\n".join(map(describe_grader_error, run.grader_errors))
     assert run.score == run.max_score > 0, summarise(run.cells)
 
 
@@ -43,6 +50,6 @@ def test_mutant_bank_is_fully_killed_without_false_failures(assignment, kind):
     # One grading at a time per test; `make test` spreads the eight parts over its xdist workers.
     mine = [v for v in VARIANTS if v.assignment == assignment and v.kind == kind]
     assert mine, f"variants/{assignment}/{kind}/ is empty"
-    text, ok = report(check_all(COURSE, mine, workers=1))
+    text, ok = report(check_all(COURSE, mine, device=EMULATED, workers=1))
     print(text)
     assert ok, text

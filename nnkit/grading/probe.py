@@ -5,8 +5,9 @@
 It runs sandboxed (`nnkit.sandbox`), started by the checker (`nnkit.grading.remote`)
 with a pipe on its stdin and stdout; WORKDIR holds ``submission.py`` (the graded
 module: given cells plus the student's solution cells, see
-`nnkit.grading.notebook.assemble_module_source`) and ``probe.json`` (device,
-threads, cells to leave out). It loads the module cell by cell, then answers
+`nnkit.grading.notebook.assemble_module_source`) and ``probe.json`` (threads, cells
+to leave out, modules to warm up); its GPU, if any, and that GPU's memory cap come from the
+sandbox (`nnkit.sandbox.gpu_cap`). It loads the module cell by cell, then answers
 the checker's requests, one at a time:
 
     ("getattr", ref, name)                   a module-level name, or an attribute
@@ -440,6 +441,10 @@ def main(workdir: str) -> None:
 
     use_grading_threads(settings.get("threads", 1))
     use_ieee_float32()   # as the checker computes the reference (nnkit.grading.precision)
+    from nnkit.sandbox import gpu_cap
+
+    gpu_cap.apply_cap()  # before the student's code: this process's share of a shared GPU (nnkit.sandbox.gpu_cap)
+    reapply_gpu_cap, over_gpu_cap = gpu_cap.reapply, gpu_cap.over_cap   # taken before the student's code loads
     for name in settings.get("warm_up", []):   # before the student's code (see remote.warm_up_modules)
         if name.split(".")[0] == "torch":
             importlib.import_module(name)
@@ -469,7 +474,11 @@ def main(workdir: str) -> None:
         number = None
         try:
             number, message = wire.loads_request(payload)
+            reapply_gpu_cap()
             reply = _serve_one(message, module, load_errors)
+            too_much = over_gpu_cap()
+            if too_much:
+                reply = {"raised": f"GPUMemoryLimit: {too_much}", "type": "GPUMemoryLimit"}
         except wire.RequestUnreadable as problem:
             number, reply = problem.number, {"unreadable": str(problem)[:500]}
         except BaseException as error:  # the student's code raised (SystemExit and KeyboardInterrupt too)

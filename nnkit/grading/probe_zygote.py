@@ -53,13 +53,14 @@ class ProbeZygote:
     """Start a sandboxed zygote for a course's probes; a `remote.Probe` given its `socket_path`
     forks from it (`ZygoteChild`), in a folder of its own under the spool (`probe_folder`)."""
 
-    def __init__(self, course_root: Path):
+    def __init__(self, course_root: Path, gpu: bool = False):
         self.spool = Path(tempfile.mkdtemp(prefix="nnkit-zygote-"))
         self.socket_path = self.spool / SOCKET_NAME
-        from nnkit.sandbox import sandbox_argv
+        from nnkit.sandbox import Limits, sandbox_argv
 
+        # `gpu`: its probes grade on CUDA, each capped as it starts (nnkit.sandbox.gpu_cap, in probe.main).
         argv = sandbox_argv([sys.executable, "-m", "nnkit.grading.probe_zygote", str(self.spool)],
-                            writable=[self.spool], hidden=[Path(course_root)])
+                            writable=[self.spool], hidden=[Path(course_root)], limits=Limits(gpu=gpu))
         self.log = self.spool / "zygote.log"
         with open(self.log, "ab") as log:
             # stdin: a pipe only we hold; the zygote ends, with its probes, when it closes.

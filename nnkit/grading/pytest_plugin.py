@@ -25,6 +25,7 @@ measurements) lives in a `GraderSession` registered as a plugin, kept in
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import os
@@ -124,7 +125,8 @@ class GraderSession:
         if self.job.sandbox:
             from nnkit.sandbox import Limits, sandbox_argv
 
-            limits = Limits(**self.job.limits) if self.job.limits else None
+            # A GPU (capped: nnkit.sandbox.gpu_cap) only where the graders run on CUDA.
+            limits = dataclasses.replace(Limits(**self.job.limits), gpu=probe_device(self.job.device) == "cuda")
             hidden = [self.course.root]
 
             def wrap(argv, folder):

@@ -46,6 +46,7 @@ MAX_PROBE_STARTS = 50        # per grading session
 PIPE_BYTES = 1 << 20
 PROBE_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
 MAX_READ_AHEAD = 64          # items of an iterator per request
+WARM_UP_ENV = "NNKIT_WARM_UP"   # on | off: force the start-up imports (tests); unset: decided per submission
 
 
 class StudentRaised(GraderFailure):
@@ -88,7 +89,14 @@ def warm_up_modules(module_source: str, partial: bool = False) -> tuple[str, ...
     import it later, one after the other: torch's first optimizer imports torch._dynamo (about
     1.4 s). A submission that never builds an optimizer (ps3) does not pay for it, nor does a
     `partial` run (only some cells' tests, as the mutant bank runs a wrong variant): it may never
-    build one, and there the warm-up would cost a second of CPU for nothing."""
+    build one, and there the warm-up would cost a second of CPU for nothing.
+
+    Speed only, never a verdict: importing torch._dynamo wraps some torch functions, so graders
+    send torch functions to the probe by name (`wire.function_by_name`). ``NNKIT_WARM_UP=on|off``
+    forces it, and the kit's tests grade with both and compare (`tests/test_device_rule.py`)."""
+    forced = os.environ.get(WARM_UP_ENV, "").lower()
+    if forced in ("on", "off"):
+        return ("torch._dynamo",) if forced == "on" else ()
     return ("torch._dynamo",) if "optim" in module_source and not partial else ()
 
 

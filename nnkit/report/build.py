@@ -87,6 +87,10 @@ def flags(results: AssignmentResults, pairs: list[similarity.SimilarPair]) -> di
             reasons.append("sandbox refusal (" + ", ".join(s.refusals) + ")")
         if s.run.limit and s.status is not Status.TIMED_OUT:
             reasons.append(f"hit a resource limit ({s.run.limit})")
+        broken = sorted({str(e.get("cell")) for e in _grader_errors(s)})
+        if broken:
+            reasons.append(f"grader error in {', '.join(broken)} (a bug of the graders, not the student's: "
+                           "fix the grader and regrade)")
         if reasons:
             found[s.student] = reasons
     for pair in pairs:
@@ -106,15 +110,23 @@ def _histogram(scores: list[float], max_score: float, salt: str) -> str:
     return to_svg(fig, salt)
 
 
+def _grader_errors(student) -> list[dict]:
+    """The graders' own exceptions in this hand-in (its record; staff only, never on a feedback page)."""
+    errors = ((student.record.graders or {}).get("grader_errors") if student.record else None) or []
+    return [e for e in errors if isinstance(e, dict)]
+
+
 def failure_rates(results: AssignmentResults) -> list[dict]:
+    """Per part: students who lost its points, and, apart, those who lost them to a grader error."""
     rows = []
     handed_in = [s for s in results.students if s.status is not Status.NOT_SUBMITTED]
     for part in results.parts:
         got = [next(p for p in s.parts if p.part.cell == part.cell) for s in handed_in]
         graded = [p for p in got if p.score is not None]
+        broken = sum(any(e.get("cell") == part.cell for e in _grader_errors(s)) for s in handed_in)
         rows.append({"cell": part.cell, "kind": "hidden graders" if part.kind == "hidden" else "written",
-                     "failed": sum(p.failed for p in graded), "graded": len(graded),
-                     "waiting": len(got) - len(graded)})
+                     "failed": sum(p.failed for p in graded) - broken, "graded": len(graded),
+                     "waiting": len(got) - len(graded), "grader_errors": broken})
     return rows
 
 

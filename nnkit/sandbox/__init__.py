@@ -11,7 +11,8 @@ the command in bubblewrap (``/usr/bin/bwrap``):
 * private /tmp, fresh /dev and /proc, no network, own pid/ipc/uts namespaces,
   new session (no TIOCSTI into our terminal), killed with its parent;
 * environment reduced to an allow-list (no tokens/credentials leak in);
-* GPU device nodes are passed through when present.
+* GPU device nodes are passed through only to a process whose ``Limits.gpu`` asks for them,
+  with its memory capped (`nnkit.sandbox.gpu_cap`).
 
 Resource limits (``Limits``) are applied by the tiny launcher ``run.py`` which
 then ``exec``s bwrap; see that module for why RLIMIT_DATA and pids cgroups.
@@ -61,6 +62,8 @@ class Limits:
     max_processes: int = 256  # counts threads too (RLIMIT_NPROC and pids.max both do)
     file_size_bytes: int = 64 * MiB
     open_files: int = 1024
+    gpu: bool = False                 # bind the GPU's device nodes (a probe grading on CUDA; nnkit.sandbox.gpu_cap)
+    gpu_memory_bytes: int = 4 * GiB   # the GPU memory a process that sees one may use (gpu_cap.apply_cap)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -93,6 +96,21 @@ def bwrap_available() -> bool:
 
 def _gpu_devices() -> list[str]:
     return sorted(str(p) for pat in ("nvidia*", "dri") for p in Path("/dev").glob(pat))
+
+
+def _gpu_args(limits: Limits) -> list[str]:
+    """The GPU, with its memory cap, for a process whose limits allow one; none otherwise
+    (`nnkit.sandbox.gpu_cap`: without the device nodes no code in the sandbox reaches a GPU)."""
+    from nnkit.sandbox.gpu_cap import CAP_ENV, mps_env
+
+    if not limits.gpu:
+        return ["--setenv", "CUDA_VISIBLE_DEVICES", "", "--unsetenv", CAP_ENV]
+    args = ["--setenv", CAP_ENV, str(limits.gpu_memory_bytes)]
+    for key, value in mps_env(limits.gpu_memory_bytes).items():
+        args += ["--setenv", key, value]
+    for dev in _gpu_devices():
+        args += ["--dev-bind", dev, dev]
+    return args
 
 
 def _env_args() -> list[str]:
@@ -139,9 +157,7 @@ def sandbox_argv(argv: Sequence[str | os.PathLike], *, writable: Iterable[Path] 
         mounts = sorted([(len(h.parts), 0, "--tmpfs", h) for h in hid]
                         + [(len(r.parts), 1, "--ro-bind", r) for r in ro]
                         + [(len(w.parts), 2, "--bind", w) for w in wr])
-        args = _bwrap_base() + _env_args()
-        for dev in _gpu_devices():
-            args += ["--dev-bind", dev, dev]
+        args = _bwrap_base() + _env_args() + _gpu_args(limits)
         for _, _, kind, p in mounts:
             args += [kind, str(p)] if kind == "--tmpfs" else [kind, str(p), str(p)]
         cmd = args + ["--"] + cmd
