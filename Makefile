@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export MNIST_ROOT ?= $(abspath ../shared/data/mnist)
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: demo test test-fast mutants calibrate solutions sync release clean
+.PHONY: demo test test-fast mutants calibrate solutions sync release clean wheelhouse wheelhouse-full gpu-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,31 @@ sync: $(STAMP)
 # sync, then nbgrader generate_assignment --force for every assignment: source/ -> release/
 release: $(STAMP)
 	$(PY) -m nnkit author release
+
+# The GPU machine (README, "The GPU runner") has its own Python with torch, numpy and pytest, no .venv
+# and no package index. `make wheelhouse` (here, PY=3.12 by default: the Python there) fills the
+# git-ignored carry/ with the wheels the grading path needs beyond those, MNIST and bubblewrap;
+# `make wheelhouse-full` adds the Jupyter stack for `nbgrader autograde` if it fits (nnkit/wheelhouse.py).
+WHEEL_PY = $(if $(filter 3.%,$(PY)),$(PY),3.12)
+
+wheelhouse:
+	$(PYTHON) -m nnkit.wheelhouse build --python-version $(WHEEL_PY) carry
+
+wheelhouse-full:
+	$(PYTHON) -m nnkit.wheelhouse build --python-version $(WHEEL_PY) --jupyter carry
+
+# `make gpu-check` there: installs from carry/wheels what GPU_PY lacks (never torch or numpy), then runs
+# nnkit/gpu_check.py within its deadline: reference solutions on CUDA and the CPU, the mutant bank
+# and the calibration on CUDA, one nbgrader autograde -> gpu-check/ (results.jsonl, summary.md).
+# GPU_PY: the machine's own Python (here the first python3 on PATH, .venv's where there is one).
+GPU_PY ?= python3
+GPU_CHECK_ARGS ?=
+GPU_MNIST = $(if $(wildcard carry/mnist/*-ubyte.gz),$(CURDIR)/carry/mnist,$(MNIST_ROOT))
+
+gpu-check:
+	$(GPU_PY) -m nnkit.wheelhouse install carry/wheels --kit $(CURDIR)
+	PYTHONPATH=$(CURDIR) MNIST_ROOT=$(GPU_MNIST) PATH=$(CURDIR)/carry/bin:$$PATH PYTHONUNBUFFERED=1 \
+		$(GPU_PY) -m nnkit.gpu_check $(GPU_CHECK_ARGS)
 
 clean:
 	rm -rf autograded submitted feedback gradebook.db grades.csv

@@ -75,10 +75,17 @@ def load_claims(course: Course, assignment: str) -> list[Claim]:
 
 def measure(claim: Claim, assignment: str, seeds: int, device) -> ClaimResult:
     values = [float(claim.measure(seed, device)) for seed in range(seeds)]
+    return summarise(assignment, claim.name, claim.statistic, claim.op, claim.threshold, values)
+
+
+def summarise(assignment: str, name: str, statistic: str, op: str, threshold: float,
+              values: list[float]) -> ClaimResult:
+    """A claim's result from its value on each seed (`measure`; `nnkit.gpu_check` measures the
+    seeds in several processes and puts them together here)."""
     lo, hi = min(values), max(values)
-    margin = lo - claim.threshold if claim.op.startswith(">") else claim.threshold - hi
-    return ClaimResult(assignment, claim.name, claim.statistic, claim.op, claim.threshold, lo,
-                       statistics.median(values), hi, margin, sum(claim.holds(v) for v in values), seeds)
+    margin = lo - threshold if op.startswith(">") else threshold - hi
+    return ClaimResult(assignment, name, statistic, op, threshold, lo, statistics.median(values), hi, margin,
+                       sum(OPS[op](v, threshold) for v in values), len(values))
 
 
 def calibrate(course: Course, assignments: list[str], seeds: int, device) -> list[ClaimResult]:
@@ -108,7 +115,12 @@ def _merge(path: Path, results: list[ClaimResult]) -> list[ClaimResult]:
     return sorted(kept + results, key=lambda r: r.assignment)
 
 
-def write_report(results: list[ClaimResult], folder: Path, device) -> Path:
+def write_report(results: list[ClaimResult], folder: Path, device, *, not_reached: list[dict] = (),
+                 keep_earlier: bool = True) -> Path:
+    """Write `folder`/<cpu|cuda>.json and .md. `keep_earlier`: keep the rows of assignments not
+    measured this time from the file there. `not_reached`: claims whose seeds were not all measured
+    (dicts with assignment, claim, statistic, op, threshold, seeds_done, seeds and, where it was not
+    the deadline, why), listed as such."""
     import torch
 
     kind = "cuda" if str(device).startswith("cuda") else "cpu"
@@ -116,8 +128,10 @@ def write_report(results: list[ClaimResult], folder: Path, device) -> Path:
     header = {"device": f"{kind} ({name})", "torch": torch.__version__,
               "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "seeds": max((r.seeds for r in results), default=0)}
     folder.mkdir(parents=True, exist_ok=True)
-    results = _merge(folder / f"{kind}.json", results)
-    (folder / f"{kind}.json").write_text(json.dumps({**header, "claims": [asdict(r) for r in results]}, indent=1))
+    results = _merge(folder / f"{kind}.json", results) if keep_earlier else sorted(results, key=lambda r: r.assignment)
+    extra = {"not_reached": [dict(row) for row in not_reached]} if not_reached else {}
+    (folder / f"{kind}.json").write_text(json.dumps({**header, "claims": [asdict(r) for r in results], **extra},
+                                                    indent=1))
     lines = [f"# Calibration on {header['device']}", "",
              f"torch {header['torch']}, {header['seeds']} seeds, measured {header['date']} with `nnkit calibrate`.",
              "Each claim is measured with the reference implementation; the margin is how far the worst seed",
@@ -127,6 +141,9 @@ def write_report(results: list[ClaimResult], folder: Path, device) -> Path:
     for r in results:
         lines.append(f"| {r.assignment} | {r.claim} | {r.statistic} | {r.op} {_fmt(r.threshold)} | {_fmt(r.minimum)} "
                      f"| {_fmt(r.median)} | {_fmt(r.maximum)} | {_fmt(r.margin)} | {r.holds_on}/{r.seeds} |")
+    for row in not_reached:
+        lines.append(f"| {row['assignment']} | {row['claim']} | {row['statistic']} | {row['op']} {_fmt(row['threshold'])} "
+                     f"| | | | | {row.get('why', 'not reached in time')} ({row.get('seeds_done', 0)} of {row.get('seeds', header['seeds'])} seeds) |")
     path = folder / f"{kind}.md"
     path.write_text("\n".join(lines) + "\n")
     return path
