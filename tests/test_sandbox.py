@@ -239,3 +239,19 @@ def test_sandboxed_kernel_starts_when_torch_cannot_load_and_the_import_cell_says
     assert res.cells[0].outputs[0]["text"] == "2\n"
     said = json.dumps(res.cells[1].outputs)
     assert "MemoryError" in said or "failed to map" in said, said[:1000]
+
+
+@pytest.mark.skipif(not bwrap_available(), reason="bubblewrap not usable here")
+def test_mnist_under_tmp_is_readable_inside_the_sandbox(tmp_path, monkeypatch):
+    """A course cloned under /tmp keeps its data: the private /tmp would hide $MNIST_ROOT there
+    (every student then lost hidden_load_mnist), so it is bound back read-only."""
+    data = tmp_path / "mnist"
+    data.mkdir()
+    (data / "train-labels-idx1-ubyte").write_bytes(b"labels")
+    monkeypatch.setenv("MNIST_ROOT", str(data))
+    read = subprocess.run(sandbox_argv([sys.executable, "-c", f"print(open({str(data / 'train-labels-idx1-ubyte')!r}).read())"]),
+                          capture_output=True, text=True, timeout=60)
+    assert read.stdout.strip() == "labels", read.stderr
+    write = subprocess.run(sandbox_argv([sys.executable, "-c", f"open({str(data / 'x')!r}, 'w')"]),
+                           capture_output=True, text=True, timeout=60)
+    assert write.returncode != 0 and not (data / "x").exists()

@@ -124,6 +124,13 @@ def _env_args() -> list[str]:
     return args
 
 
+def _data_roots() -> list[Path]:
+    """Course data every sandboxed process may read ($MNIST_ROOT): shown again, read-only, when a
+    hidden folder or the private /tmp covers it (a course, or its data, under /tmp)."""
+    root = os.environ.get("MNIST_ROOT")
+    return [Path(root).resolve()] if root and Path(root).is_dir() else []
+
+
 def _inside(p: Path, d: Path) -> bool:
     return p == d or d in p.parents
 
@@ -148,7 +155,7 @@ def sandbox_argv(argv: Sequence[str | os.PathLike], *, writable: Iterable[Path] 
         wr = [Path(w).resolve() for w in writable]
         ro = [Path(r).resolve() for r in readonly]
         needed = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent,
-                  _PKG_ROOT / "nnkit"}
+                  _PKG_ROOT / "nnkit", *_data_roots()}
         masked = hid + [Path("/tmp")]  # _bwrap_base gives the sandbox a private /tmp
         ro += [p.resolve() for p in needed
                if any(_inside(p, h) for h in masked) and not any(_inside(p, w) for w in wr)]
