@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from nnkit.grading.checks import seed_everything
+from nnkit.grading.api import seed_everything
 
 DIVERGE_FACTOR = 2.0
 STUCK_DECREASE = 0.05

@@ -10,8 +10,7 @@ import math
 import pytest
 import torch
 
-from nnkit.grading.checks import expect, identical, real_tensor
-from nnkit.grading.remote import watched
+from nnkit.grading.api import expect, identical, real_tensor, watched
 from ps1_reference import library_initialisers
 
 KINDS = [pytest.param("he", marks=pytest.mark.grade_cell("hidden_he")),

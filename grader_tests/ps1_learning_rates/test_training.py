@@ -5,8 +5,7 @@ import math
 import pytest
 import torch
 
-from nnkit.grading.checks import expect, identical, real_float
-from nnkit.grading.remote import type_name
+from nnkit.grading.api import expect, identical, real_float, type_name
 from ps1_reference import DIVERGE_FACTOR, SEEDS, problem, reference_train
 
 _isfinite = math.isfinite

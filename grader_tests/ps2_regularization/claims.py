@@ -19,7 +19,7 @@ from nnkit.calibration import Claim
 from ps2_reference import (EPOCHS, LEARNING_FLOOR, NOTEBOOK_EPOCHS, TEST_CHANCE_BOUND, TRAIN_CHANCE_BOUND,
                            ReferenceModel, mnist_tensors, reference_choose_weight_decay, reference_l2,
                            reference_run_epoch, run_sweep, trusted_accuracy)
-from nnkit.grading.checks import seed_everything
+from nnkit.grading.api import seed_everything
 
 FULL = dict(train_subset=60_000, test_subset=10_000)
 # Chance bounds (majority rate + 4 binomial standard errors) on the full sets: majority 0.1124 (train), 0.1135 (test).

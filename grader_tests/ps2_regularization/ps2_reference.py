@@ -7,7 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from nnkit.grading.checks import GraderFailure, seed_everything
+from nnkit.grading.api import GraderFailure, seed_everything
 
 MEAN, STD = 0.1307, 0.3081
 LR = 0.01

@@ -10,7 +10,7 @@ the model and the optimizer, whose trained state comes back after each epoch.
 """
 import pytest
 
-from nnkit.grading.checks import GraderFailure, expect, real_float
+from nnkit.grading.api import GraderFailure, expect, real_float
 from ps2_reference import (EPOCHS, LEARNING_FLOOR, SEEDS, TEST_CHANCE_BOUND, TRAIN_CHANCE_BOUND, chance_bound,
                            mnist_tensors, run_sweep, sweep_datasets, trusted_accuracy)
 

@@ -14,8 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from nnkit.grading.checks import expect, seed_everything
-from nnkit.grading.remote import StudentRaised, watched
+from nnkit.grading.api import StudentRaised, expect, seed_everything, watched
 
 _batch_norm = F.batch_norm
 _max_pool2d = F.max_pool2d

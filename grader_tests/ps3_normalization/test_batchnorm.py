@@ -7,8 +7,7 @@ from 1e-3 to 10 (so that eps matters) and non-zero means.
 import pytest
 import torch
 
-from nnkit.grading.checks import close, expect, real_tensor
-from nnkit.grading.remote import StudentAttributeError, is_module
+from nnkit.grading.api import StudentAttributeError, close, expect, is_module, real_tensor
 from ps3_reference import SEEDS, ReferenceBatchNorm1d, expect_own_code, forward_backward, seed_checker_and_probe
 
 _Tensor = torch.Tensor

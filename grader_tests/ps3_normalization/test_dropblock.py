@@ -11,8 +11,7 @@
 import pytest
 import torch
 
-from nnkit.grading.checks import close, expect, real_tensor
-from nnkit.grading.remote import is_module, watched
+from nnkit.grading.api import close, expect, is_module, real_tensor, watched
 from ps3_reference import (DROPBLOCK_RATE_CASES, SEEDS, dropblock_rate_z, expect_own_code, forward_backward,
                            full_square_cover, probe_manual_seed, seed_checker_and_probe)
 

@@ -7,8 +7,7 @@ scaling, the gradient and the edge cases are checked exactly.
 import pytest
 import torch
 
-from nnkit.grading.checks import all_finite, close, expect, real_tensor
-from nnkit.grading.remote import is_module
+from nnkit.grading.api import all_finite, close, expect, is_module, real_tensor
 from ps3_reference import (DROPOUT_RATES, SEEDS, WatchedLayer, dropout_statistics, expect_own_code, forward_backward,
                            mean_z, probe_manual_seed, seed_checker_and_probe, zero_share_z)
 

@@ -12,8 +12,7 @@ import pytest
 import torch
 
 from claims import CIRCLE_LINEAR, CIRCLE_RELU, SPIRAL_OVERFIT, rise_ratio
-from nnkit.grading.checks import close, expect, real_float, real_tensor, seed_everything
-from nnkit.grading.remote import is_module, watched, type_name
+from nnkit.grading.api import close, expect, is_module, real_float, real_tensor, seed_everything, type_name, watched
 from ps4_reference import (accuracy, as_schedule, call_many, circle_data, fit, linear_layers, make_mlp, run,
                            scheduler_created, seed_both, spiral_data, step_decay_lr, train_test_split)
 

@@ -11,25 +11,24 @@ the wire anyway, so the same checks hold when a grader is run on trusted code.
 """
 from __future__ import annotations
 
-import random
 
 import numpy as np
 import torch
 
 from nnkit.grading.devices import pick_device  # noqa: F401  (graders and the CLI import it from here)
 from nnkit.grading.failure import GraderFailure  # noqa: F401  (graders import it from here)
+from nnkit.grading.remote import type_name
+from nnkit.grading.seeding import seed_everything  # noqa: F401  (graders import it from here)
 
 # Captured at import (a habit from when student code shared this process; still harmless).
 _Tensor = torch.Tensor
 _isfinite = torch.isfinite
 _allclose = torch.allclose
-_manual_seed = torch.manual_seed
 _equal = torch.equal
 _float_types = (float, int)
 
 
 def _type_name(value) -> str:
-    from nnkit.grading.remote import type_name  # remote imports this module
     return type_name(value)
 
 
@@ -77,10 +76,3 @@ def identical(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 def all_finite(t: torch.Tensor) -> bool:
     return bool(_isfinite(t).all())
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy, torch and every CUDA device."""
-    random.seed(seed)
-    np.random.seed(seed)
-    _manual_seed(seed)   # seeds every CUDA device too, once CUDA is started (torch.random.manual_seed)

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Callable
 
 SUBMISSION_FILE = "submission.py"
+PROBE_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}   # set by whoever starts one
 MODULE_REF = 0
 
 

@@ -38,7 +38,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from nnkit.grading.remote import PROBE_ENV, ProbeCrashed
+from nnkit.grading.failure import ProbeCrashed
+from nnkit.grading.probe import PROBE_ENV
 
 SOCKET_NAME = "zygote.sock"
 PR_SET_PDEATHSIG = 1

@@ -36,7 +36,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nnkit.grading.failure import GraderFailure
+from nnkit.grading.failure import (GraderFailure, ProbeCrashed, ProbeRefused, ProbeTimedOut, StudentAttributeError,  # noqa: F401
+                                   StudentRaised, StudentTypeError)
+from nnkit.grading.probe import PROBE_ENV  # noqa: F401  (where it was)
 
 # torch and the wire (which needs torch) load on first use, not here: the checker launches
 # the probe before it imports torch itself, so that the two processes load it at the same time.
@@ -44,33 +46,8 @@ from nnkit.grading.failure import GraderFailure
 PROBE_START_SECONDS = 120    # python + torch import + the student's module, beyond the test's own budget
 MAX_PROBE_STARTS = 50        # per grading session
 PIPE_BYTES = 1 << 20
-PROBE_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
 MAX_READ_AHEAD = 64          # items of an iterator per request
 WARM_UP_ENV = "NNKIT_WARM_UP"   # on | off: force the start-up imports (tests); unset: decided per submission
-
-
-class StudentRaised(GraderFailure):
-    """The student's code raised; `str(self)` is "Your code raised Type: message (in your code: ...)"."""
-
-
-class StudentAttributeError(StudentRaised, AttributeError):
-    """A missing attribute on a student's object (so `hasattr` works on a RemoteRef)."""
-
-
-class StudentTypeError(StudentRaised, TypeError):
-    """A TypeError from the probe (so `list(ref)` falls back from `len()` as it does in one process)."""
-
-
-class ProbeTimedOut(GraderFailure):
-    pass
-
-
-class ProbeCrashed(GraderFailure):
-    pass
-
-
-class ProbeRefused(GraderFailure):
-    """The probe's answer was not plain data or too large (`nnkit.grading.wire`)."""
 
 
 def _how_it_died(returncode) -> str:
@@ -356,8 +333,8 @@ class Probe:
 
     def seed(self, seed: int) -> None:
         """Seed the probe's Python, NumPy, torch and CUDA generators, as
-        `nnkit.grading.checks.seed_everything(seed)` seeds the checker's."""
-        from nnkit.grading.checks import seed_everything
+        `nnkit.grading.seeding.seed_everything(seed)` seeds the checker's."""
+        from nnkit.grading.seeding import seed_everything
 
         self.function(seed_everything)(seed)
 
