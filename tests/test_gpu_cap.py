@@ -85,3 +85,22 @@ def test_probes_forked_from_a_gpu_zygote_apply_the_cap(tmp_path):
             assert probe.module.seen()["cap"] == Limits().gpu_memory_bytes
         finally:
             probe.close()
+
+
+@pytest.mark.parametrize("gpu, cap", [(False, None), (True, str(2 << 30))])
+def test_without_bubblewrap_the_launcher_sets_the_same_environment(gpu, cap, monkeypatch):
+    """Where bubblewrap is not usable the launcher alone applies the limits: it sets the GPU's
+    environment too (no device isolation there: the README says so)."""
+    import json
+    import subprocess
+    import sys
+
+    import nnkit.sandbox.run as run
+
+    monkeypatch.setenv(gpu_cap.CAP_ENV, "123")
+    limits = json.loads(Limits(gpu=gpu, gpu_memory_bytes=2 << 30).to_json())
+    shown = subprocess.run([sys.executable, "-I", run.__file__, "--limits-json", json.dumps(limits), "--",
+                            sys.executable, "-c", f"import os; print(os.environ.get({gpu_cap.CAP_ENV!r}), "
+                            "repr(os.environ.get('CUDA_VISIBLE_DEVICES')))"],
+                           capture_output=True, text=True, timeout=60)
+    assert shown.stdout.split() == [str(cap), "''" if not gpu else "None"], shown.stderr

@@ -101,15 +101,14 @@ def _gpu_devices() -> list[str]:
 def _gpu_args(limits: Limits) -> list[str]:
     """The GPU, with its memory cap, for a process whose limits allow one; none otherwise
     (`nnkit.sandbox.gpu_cap`: without the device nodes no code in the sandbox reaches a GPU)."""
-    from nnkit.sandbox.gpu_cap import CAP_ENV, mps_env
+    from nnkit.sandbox.run import gpu_env
 
-    if not limits.gpu:
-        return ["--setenv", "CUDA_VISIBLE_DEVICES", "", "--unsetenv", CAP_ENV]
-    args = ["--setenv", CAP_ENV, str(limits.gpu_memory_bytes)]
-    for key, value in mps_env(limits.gpu_memory_bytes).items():
-        args += ["--setenv", key, value]
-    for dev in _gpu_devices():
-        args += ["--dev-bind", dev, dev]
+    args = []
+    for key, value in gpu_env(dataclasses.asdict(limits)).items():
+        args += ["--unsetenv", key] if value is None else ["--setenv", key, value]
+    if limits.gpu:
+        for dev in _gpu_devices():
+            args += ["--dev-bind", dev, dev]
     return args
 
 

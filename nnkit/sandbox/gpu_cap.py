@@ -23,21 +23,17 @@ with "CUDA out of memory". So:
   ``set_per_process_memory_fraction`` itself; the probe then reports the peak it reached, the
   graders fail that check, and the probe is restarted for the next (`nnkit.grading.probe`).
 
-``NNKIT_GPU_MEMORY_BYTES`` carries the cap into the sandbox (set by `sandbox_argv`).
+``NNKIT_GPU_MEMORY_BYTES`` carries the cap into the sandbox (`nnkit.sandbox.run.gpu_env`: given
+to bwrap by `sandbox_argv`, or set by the launcher itself where bubblewrap is not usable).
 """
 from __future__ import annotations
 
 import os
 
-CAP_ENV = "NNKIT_GPU_MEMORY_BYTES"
+from nnkit.sandbox.run import CAP_ENV  # noqa: E402  (one name for the launcher and this module)
 DEFAULT_CAP_BYTES = 4 << 30
 
 APPLIED: dict = {}    # what `apply_cap` did in this process: {"cap": bytes, "devices": n} (tests read it)
-
-
-def mps_env(cap_bytes: int) -> dict[str, str]:
-    """The MPS client's memory limit for every device (effective where an MPS server runs)."""
-    return {"CUDA_MPS_PINNED_DEVICE_MEM_LIMIT": f"0={max(1, cap_bytes >> 20)}M"}
 
 
 def apply_cap() -> dict:

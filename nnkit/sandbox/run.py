@@ -122,9 +122,27 @@ def apply_rlimits(limits: dict) -> None:
     setlim(resource.RLIMIT_CORE, 0)
 
 
+CAP_ENV = "NNKIT_GPU_MEMORY_BYTES"   # read by nnkit.sandbox.gpu_cap.apply_cap in the sandboxed process
+
+
+def gpu_env(limits: dict) -> dict[str, str | None]:
+    """The environment that says what GPU a sandboxed process may use (None: unset): none unless
+    ``gpu``; else the memory cap, for torch (`nnkit.sandbox.gpu_cap`) and for CUDA MPS. bwrap gets
+    it as --setenv/--unsetenv; without bwrap this launcher sets it before it execs."""
+    if not limits.get("gpu"):
+        return {"CUDA_VISIBLE_DEVICES": "", CAP_ENV: None}
+    cap = int(limits.get("gpu_memory_bytes") or 0)
+    return {CAP_ENV: str(cap), "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT": f"0={max(1, cap >> 20)}M"}
+
+
 def exec_limited(limits: dict, cmd: list[str]) -> None:
     join_cgroups(limits)
     apply_rlimits(limits)
+    for key, value in gpu_env(limits).items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
     os.execvp(cmd[0], cmd)
 
 
