@@ -19,6 +19,11 @@
 # checks that run in seconds on a CPU; passing them does not guarantee full marks. Written questions
 # are marked by hand.
 #
+# **If a solution cell fails.** Each hidden test checks the names that one solution cell defines. A
+# solution cell that fails, because it raises an error when it is run or when a test calls what it
+# defines (an untouched `raise NotImplementedError()`, a `NameError`), costs only the points of the
+# tests of the names it should define; the rest of your notebook is still graded.
+#
 # **Implement it yourself.** Where an exercise asks you to write something PyTorch already has, write
 # it with tensor operations: a part that calls PyTorch's own version of what it implements scores 0,
 # with a message that names the call. In this notebook that means `he_normal_` and `glorot_normal_`
@@ -260,7 +265,8 @@ for lr in LEARNING_RATES:
 # They run outside this notebook when your work is graded; their verdict appears here in your feedback.
 
 # %% [markdown]
-# What the kit measured with the reference solution (10 seeds, 200 steps, on a CPU):
+# Measured over 10 seeds (0 to 9) with a correct implementation of `Model`, `create_dataset` and
+# `train`, 200 steps per run, on one CPU thread:
 #
 # * **lr = 100 and lr = 10** overflow: the loss is `nan` from the first few steps on (186–194 of
 #   the 200 steps are `nan`) and never recovers.
@@ -268,11 +274,15 @@ for lr in LEARNING_RATES:
 #   first one on every seed.
 # * **lr = 0.2** gives the lowest final loss of the sweep on most seeds (median 0.33, from a first
 #   loss of 0.93–1.82), after a spike in the first steps. Its path is chaotic, though: the exact
-#   numbers change with the seed and even with the number of CPU threads. On nine of the ten seeds
-#   it ended at 0.21–0.48; on seed 2 it ended at 2.30, **1.27 times its first loss**. A loss that
-#   ends *above* where it started, even without blowing up, is the mark of a learning rate too large
-#   for that run. The original tutorial claimed that 0.2 "converges to a very bad loss"; on this data
-#   that is not what usually happens.
+#   numbers change with the seed, with the order in which an implementation draws its random
+#   numbers, and even with the number of CPU threads. On nine of the ten seeds it ended at
+#   0.21–0.48; on seed 2 it ended at 2.30, 1.27 times its first loss. That one run is **seed- and
+#   implementation-dependent**: run on two CPU threads, the same seed ended at 1.03 times its first
+#   loss, and a correct implementation that draws its numbers in another order ended it at 0.20
+#   times. Your seed 2 may well end below where it started. When a run does end *above* where it
+#   started, even without blowing up, that is the mark of a learning rate too large for that run.
+#   The original tutorial claimed that 0.2 "converges to a very bad loss"; on this data that is not
+#   what usually happens.
 # * **lr = 0.001** never raises the loss, but it is slow: after 200 steps the loss is 0.52 to 0.999
 #   times its first value (final losses 0.78–1.38). On some seeds it has barely moved.
 #
@@ -315,14 +325,19 @@ for lr in LEARNING_RATES:
 #   i.e. `final > (1 - STUCK_DECREASE) * first`;
 # * `"learning"`: otherwise.
 #
-# The constants are defined at the top of the notebook. They come from the kit's measurements over
-# 10 seeds: every run with lr = 1 ended at least 58× above its first loss ("diverged"); every run
-# with lr = 0.1 ended at most 0.86× its first loss ("learning"); every run with lr = 1e-5 ended
-# between 0.979× and 0.9999× its first loss ("stuck": it moved, but barely). At lr = 0.2 most seeds
-# are "learning", but seed 2 ended 1.27× above its first loss: "rising", not "stuck", because its
-# learning rate is too large rather than too small. A run at lr = 0.001 sits between "learning" and
-# "stuck": after 200 steps it is "learning" on most seeds and "stuck" on some (final/first up to
-# 0.999), which is exactly why a learning rate that small is a poor choice.
+# The constants are defined at the top of the notebook. They come from measurements over 10 seeds
+# with a correct implementation: every run with lr = 1 ended at least 58× above its first loss
+# ("diverged"); every run with lr = 0.1 ended at most 0.86× its first loss ("learning"); every run
+# with lr = 1e-5 ended between 0.979× and 0.9999× its first loss ("stuck": it moved, but barely). At
+# lr = 0.2 most seeds are "learning". In the measured runs of Section 1.5, seed 2 ended 1.27× above
+# its first loss, which makes it "rising", not "stuck": its learning rate is too large rather than
+# too small. That example depends on the seed and on the implementation (on two CPU threads the same
+# run ended at 1.03×, still "rising"; with another correct implementation at 0.20×, "learning"), so
+# do not expect to reproduce it. What is graded is the rule as stated in the list above, checked on
+# loss sequences the hidden tests choose; your own lr = 0.2 runs are not among them. A run at
+# lr = 0.001 sits between "learning" and "stuck": after 200 steps it is "learning" on most seeds and
+# "stuck" on some (final/first up to 0.999), which is exactly why a learning rate that small is a
+# poor choice.
 
 # %% nbgrader={"grade_id": "diagnose", "solution": true} tags=["module"]
 def diagnose(losses):

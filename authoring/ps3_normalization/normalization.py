@@ -30,6 +30,11 @@
 # cell. The *visible checks* under each exercise take seconds; passing them does not guarantee full
 # marks. Written questions are marked by hand. The whole notebook runs in a few minutes on a laptop
 # CPU. Do not rename the classes or delete cells.
+#
+# **If a solution cell fails.** Each hidden test checks the names that one solution cell defines. A
+# solution cell that fails, because it raises an error when it is run or when a test calls what it
+# defines (an untouched `raise NotImplementedError()`, a `NameError`), costs only the points of the
+# tests of the names it should define; the rest of your notebook is still graded.
 
 # %% nbgrader={"grade_id": "imports", "locked": true} tags=["module"]
 import math
@@ -229,8 +234,11 @@ print("BatchNorm1d: training output, running_var and eval output match nn.BatchN
 # from the same `Linear` weights (BatchNorm's $\gamma = 1$, $\beta = 0$ draw no random numbers) and
 # see the same mini-batches, so the comparison is paired.
 #
-# MNIST comes from the folder in `$MNIST_ROOT` on course machines (`nnkit.data`); without the kit,
-# torchvision downloads it into `./data`.
+# Where MNIST comes from: if the course's own Python package, `nnkit`, is installed where this
+# notebook runs, it reads MNIST from the folder named by the environment variable `$MNIST_ROOT` (a
+# folder with the four MNIST files), or downloads it when that variable is not set. Without that
+# package (a plain Python installation, on your laptop or on Colab for instance), torchvision
+# downloads MNIST into `./data`.
 
 # %% nbgrader={"grade_id": "experiment_helpers", "locked": true}
 import matplotlib.pyplot as plt
@@ -360,7 +368,7 @@ for seed in BN_SEEDS:
 
 
 # %% [markdown]
-# What the kit measured with the reference `BatchNorm1d` (10 seeds, on a CPU):
+# Measured over 10 seeds with a correct `BatchNorm1d`, on a CPU:
 #
 # * **Faster from the start.** Over the first 50 steps the BatchNorm network's average training loss
 #   is 0.72 to 0.74 times the plain network's; over the last 50 of the 300 steps it is 0.57 to 0.68
@@ -554,7 +562,7 @@ for seed in DROP_SEEDS:
 
 
 # %% [markdown]
-# What the kit measured with the reference `Dropout` (10 seeds, on a CPU):
+# Measured over 10 seeds with a correct `Dropout`, on a CPU:
 #
 # * **Without dropout the network overfits.** It fits its 500 training images perfectly (training
 #   accuracy 1.000 on every seed), and its test loss is lowest after 10 to 15 epochs and then rises
@@ -735,7 +743,7 @@ for k in (3, 5, 7):
     print(f"block {k}: drop_prob " + ", ".join(f"{r:.2f} -> {v:.3f}" for r, v in zip(rates, realised)))
 
 # %% [markdown]
-# What the kit measured (reference `DropBlock2d`, 10 seeds of 256 × 4 maps of 16 × 16, on a CPU):
+# Measured with a correct `DropBlock2d` (10 seeds of 256 × 4 maps of 16 × 16, on a CPU):
 #
 # * At `drop_prob` = 0.1 the realised rate is close to `drop_prob`: 0.094 to 0.098 with blocks of 3
 #   and 0.091 to 0.101 with blocks of 7 (the exact expectations are 0.095 and 0.093).
