@@ -22,7 +22,16 @@ VARIANTS = discover(COURSE.variants_dir, ASSIGNMENTS)
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_reference_solution_passes_every_grader(assignment):
+def test_reference_solution_passes_every_grader(assignment, monkeypatch):
+    # The start-up imports forced to the opposite of what the submission's words decide
+    # (remote.warm_up_modules); the pipeline test (ps1's reference) and the bank's correct variants
+    # are graded as their words decide (tests/test_device_rule.py compares ps3's verdicts cell by cell).
+    from nnkit.grading.notebook import assemble_module_source, read_notebook
+    from nnkit.grading.remote import WARM_UP_ENV, warm_up_modules
+
+    source = read_notebook(COURSE.source_notebook(assignment))
+    decided = warm_up_modules(assemble_module_source(source, source))
+    monkeypatch.setenv(WARM_UP_ENV, "off" if decided else "on")
     run = run_graders(COURSE, assignment, COURSE.source_notebook(assignment), device=EMULATED)
     assert run.status is Status.GRADED, run.detail
     assert not run.grader_errors, "\n".join(map(describe_grader_error, run.grader_errors))
