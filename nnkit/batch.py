@@ -43,7 +43,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -56,6 +55,7 @@ from pathlib import Path
 
 from nnkit.grading.course import Course, CourseProblem
 from nnkit.grading.results import describe_grader_error
+from nnkit.processes import kill_group, log_tail
 from nnkit.grading.status import STATUS_FILE, Status, read_record, write_private
 
 RUN_FILE = ".nnkit-run.json"
@@ -355,10 +355,7 @@ def _kill_tree(pid: int) -> None:
             family = psutil.Process(pid).children(recursive=True)
         except psutil.NoSuchProcess:
             family = []
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        kill_group(pid)
         for process in family:
             try:
                 process.kill()
@@ -438,12 +435,6 @@ def run_process_tree(argv: list[str], cwd: Path, env: dict, time_limit: float, l
                           max(peak_tree, peak_one) / (1 << 20), sum(cpu.values()))
 
 
-def _tail(path: Path, size: int) -> str:
-    with open(path, "rb") as handle:
-        handle.seek(max(0, path.stat().st_size - size))
-        return handle.read().decode("utf-8", "replace")
-
-
 def _worker_name() -> str:
     try:
         from distributed import get_worker
@@ -470,9 +461,9 @@ def grade_one(job: Job) -> RunRecord:
                                    max(total.peak_rss_mb, outcome.peak_rss_mb),
                                    max(total.peak_tree_rss_mb, outcome.peak_tree_rss_mb),
                                    total.cpu_seconds + outcome.cpu_seconds)
-            if outcome.exit_code in (0, None) or "database is locked" not in _tail(log, LOG_TAIL_BYTES):
+            if outcome.exit_code in (0, None) or "database is locked" not in log_tail(log, LOG_TAIL_BYTES):
                 break
-        tail = _tail(log, LOG_TAIL_BYTES)
+        tail = log_tail(log, LOG_TAIL_BYTES)
     grading = read_record(folder)
     if grading is not None and (folder / STATUS_FILE).stat().st_mtime < began:
         grading = None  # left by an earlier run

@@ -93,7 +93,7 @@ def cmd_mutants(args) -> int:
 
 def cmd_calibrate(args) -> int:
     from nnkit.calibration import calibrate, write_report
-    from nnkit.grading.checks import pick_device  # imports torch, whose thread count is set below
+    from nnkit.grading.devices import pick_device  # imports torch, whose thread count is set below
     from nnkit.grading.precision import use_ieee_float32
 
     course = _course(args)

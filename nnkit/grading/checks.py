@@ -3,7 +3,8 @@
 A grader never shows its own source: a failed check raises `GraderFailure`
 whose message is written for the student ("lr=1 did not diverge in 200 steps
 on seed 3"). What the student's code raised arrives from the probe as
-`nnkit.grading.remote.StudentRaised`, itself a `GraderFailure`.
+`nnkit.grading.failure.StudentRaised`, itself a `GraderFailure`. Graders import all of
+this from `nnkit.grading.api`.
 
 These helpers run in the checker, which never runs student code; they still
 refuse look-alikes (a tensor subclass, a rigged `__bool__`), which cannot cross
@@ -15,10 +16,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nnkit.grading.devices import pick_device  # noqa: F401  (graders and the CLI import it from here)
-from nnkit.grading.failure import GraderFailure  # noqa: F401  (graders import it from here)
+from nnkit.grading.failure import GraderFailure
 from nnkit.grading.remote import type_name
-from nnkit.grading.seeding import seed_everything  # noqa: F401  (graders import it from here)
 
 # Captured at import (a habit from when student code shared this process; still harmless).
 _Tensor = torch.Tensor

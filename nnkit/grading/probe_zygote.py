@@ -40,6 +40,7 @@ from pathlib import Path
 
 from nnkit.grading.failure import ProbeCrashed
 from nnkit.grading.probe import PROBE_ENV
+from nnkit.processes import kill_group
 
 SOCKET_NAME = "zygote.sock"
 PR_SET_PDEATHSIG = 1
@@ -83,10 +84,7 @@ class ProbeZygote:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
-        try:                              # ... or is killed, sandbox and all (its probes die with it)
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        kill_group(self.process.pid)      # ... or is killed, sandbox and all (its probes die with it)
         self.process.wait()
         self.process.stdout.close()
         shutil.rmtree(self.spool, ignore_errors=True)
@@ -226,7 +224,7 @@ def serve(spool: Path) -> None:
         readable = select.select([listener, wake_r, 0, *by_connection], [], [], 5.0)[0]
         if 0 in readable and not os.read(0, 1):      # the runner is gone: so are we, with every probe
             for pid in children:
-                _kill_group(pid)
+                kill_group(pid)
             return
         if wake_r in readable:
             os.read(wake_r, 4096)
@@ -251,7 +249,7 @@ def serve(spool: Path) -> None:
             except OSError:
                 data = b""
             if not data or b"kill" in data:
-                _kill_group(by_connection[connection])
+                kill_group(by_connection[connection])
         if listener in readable:
             connection, _ = listener.accept()
             try:
@@ -280,13 +278,6 @@ def _receive_request(connection: socket.socket) -> tuple[list[int], str]:
             os.close(fd)
         raise ValueError(f"expected 3 file descriptors, got {len(fds)}")
     return list(fds), json.loads(data.decode())["folder"]
-
-
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 if __name__ == "__main__":

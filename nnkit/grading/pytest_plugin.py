@@ -138,16 +138,91 @@ class GraderSession:
         self._arm()
         return self.probe
 
+    # ------------------------------------------------------------ hooks (this object is a plugin only
+    # while it grades: a plain pytest run of the kit's own tests never sees them)
+    def pytest_collection_modifyitems(self, session, config, items):
+        """Keep the tests of this assignment (each tied to one of its hidden cells), or of `only_cells`."""
+        job = self.job
+        grader_dir = self.course.grader_dir(job.assignment).resolve()
+        keep, drop = [], []
+        for item in items:
+            (keep if grader_dir in Path(str(item.path)).resolve().parents else drop).append(item)
+        cells = cell_points(read_notebook(job.source_notebook))
+        for item in keep:
+            marker = item.get_closest_marker("grade_cell")
+            if marker is None:
+                raise pytest.UsageError(f"{item.nodeid} has no @pytest.mark.grade_cell(...): every grader must score a cell")
+            if marker.args[0] not in cells:
+                raise pytest.UsageError(f"{item.nodeid} scores cell '{marker.args[0]}', which is not a hidden-grader "
+                                        f"cell of {job.source_notebook}")
+        if job.only_cells:
+            wanted = set(job.only_cells)
+            drop += [i for i in keep if i.get_closest_marker("grade_cell").args[0] not in wanted]
+            keep = [i for i in keep if i.get_closest_marker("grade_cell").args[0] in wanted]
+        if job.first_failure_only:
+            config.option.maxfail = 1
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+    def pytest_collection_finish(self, session):
+        freeze_loaded()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        entry = self.results.setdefault(item.nodeid, _entry(item))
+        if report.failed:
+            entry["outcome"] = "failed"
+            if not entry["message"] and call.excinfo is not None:
+                entry["message"] = _student_message(item, call.excinfo)
+                if _is_grader_error(call.excinfo):   # staff only: never in a student's message or notebook
+                    entry["grader_error"] = grader_error(item, call.excinfo,
+                                                         self.course.grader_dir(self.job.assignment).resolve())
+        elif report.skipped and entry["outcome"] == "passed":
+            entry["outcome"] = "skipped"
+            entry["message"] = "This check did not run (it was skipped)."
+        # pytest would print the grader's source on failure: show only the message (and, for a grader
+        # error, the exception: this output goes to staff, in the terminal or the runner's log).
+        if report.failed and call.excinfo is not None:
+            error = entry.get("grader_error")
+            report.longrepr = entry["message"] + (f"\nGRADER ERROR {error['type']}: {error['message']}\n  at "
+                                                  f"{error['file']}:{error['line']}" if error else "")
+
+    def pytest_sessionfinish(self, session, exitstatus):
+        if self.probe:
+            self.probe.close()   # nothing of the student's is running when the report is written
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        text = json.dumps(report_payload(self), indent=1, allow_nan=False)
+        path, fd = self.config.getoption("--grader-report"), self.config.getoption("--grader-report-fd")
+        if path:
+            Path(path).write_text(text)
+        if fd is not None:
+            with os.fdopen(fd, "w") as pipe:
+                pipe.write(text)
+
+    def pytest_terminal_summary(self, terminalreporter, exitstatus, config):
+        if not self.results:
+            return
+        cells = score_cells(list(self.results.values()), cell_points(read_notebook(self.job.source_notebook)))
+        terminalreporter.write_sep("=", f"hidden grader scores: {self.job.assignment}")
+        terminalreporter.write_line(summarise(cells))
+        errors = [t for t in self.results.values() if t.get("grader_error")]
+        if errors:
+            terminalreporter.write_sep("=", f"grader errors: {len(errors)} (bugs of the graders, not the student's)",
+                                       red=True)
+            for test in errors:
+                error = test["grader_error"]
+                terminalreporter.write_line(f"{test['nodeid']} [{test['cell']}]\n  {error['type']}: "
+                                            f"{error['message'][:500]}\n  at {error['file']}:{error['line']}")
+
 
 SESSION = pytest.StashKey[GraderSession]()
 
 
 def _session(config) -> GraderSession:
     return config.stash[SESSION]
-
-
-def _grading_session(config) -> bool:
-    return SESSION in config.stash
 
 
 def pytest_configure(config):
@@ -186,39 +261,6 @@ def pytest_configure(config):
     if session.probe:
         for name in session.probe.warm_up:       # while the probe imports the same (remote.warm_up_modules)
             importlib.import_module(name)
-
-
-def pytest_collection_modifyitems(session, config, items):
-    if not _grading_session(config):
-        return
-    state = _session(config)
-    job = state.job
-    grader_dir = state.course.grader_dir(job.assignment).resolve()
-    keep, drop = [], []
-    for item in items:
-        (keep if grader_dir in Path(str(item.path)).resolve().parents else drop).append(item)
-    cells = cell_points(read_notebook(job.source_notebook))
-    for item in keep:
-        marker = item.get_closest_marker("grade_cell")
-        if marker is None:
-            raise pytest.UsageError(f"{item.nodeid} has no @pytest.mark.grade_cell(...): every grader must score a cell")
-        if marker.args[0] not in cells:
-            raise pytest.UsageError(f"{item.nodeid} scores cell '{marker.args[0]}', which is not a hidden-grader "
-                                    f"cell of {job.source_notebook}")
-    if job.only_cells:
-        wanted = set(job.only_cells)
-        drop += [i for i in keep if i.get_closest_marker("grade_cell").args[0] not in wanted]
-        keep = [i for i in keep if i.get_closest_marker("grade_cell").args[0] in wanted]
-    if job.first_failure_only:
-        config.option.maxfail = 1
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-    items[:] = keep
-
-
-def pytest_collection_finish(session):
-    if _grading_session(session.config):
-        freeze_loaded()
 
 
 def _entry(item) -> dict:
@@ -307,33 +349,6 @@ def grader_error(item, excinfo, grader_dir: Path | None) -> dict:
             "trace": [f"{Path(str(e.path)).name}:{e.lineno + 1} in {e.name}" for e in entries[-8:]]}
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    if not _grading_session(item.config):
-        return
-    results = _session(item.config).results
-    entry = results.setdefault(item.nodeid, _entry(item))
-    if report.failed:
-        entry["outcome"] = "failed"
-        if not entry["message"] and call.excinfo is not None:
-            entry["message"] = _student_message(item, call.excinfo)
-            if _is_grader_error(call.excinfo):   # staff only: never in a student's message or notebook
-                state = _session(item.config)
-                entry["grader_error"] = grader_error(item, call.excinfo,
-                                                     state.course.grader_dir(state.job.assignment).resolve())
-    elif report.skipped and entry["outcome"] == "passed":
-        entry["outcome"] = "skipped"
-        entry["message"] = "This check did not run (it was skipped)."
-    # pytest would print the grader's source on failure: show only the message (and, for a grader
-    # error, the exception: this output goes to staff, in the terminal or the runner's log).
-    if report.failed and call.excinfo is not None:
-        error = entry.get("grader_error")
-        report.longrepr = entry["message"] + (f"\nGRADER ERROR {error['type']}: {error['message']}\n  at {error['file']}:"
-                                              f"{error['line']}" if error else "")
-
-
 def report_payload(state: GraderSession) -> dict:
     events = state.probe.events if state.probe else None
     device = f"{state.device} (emulated on the CPU)" if state.emulation else str(state.device)
@@ -343,38 +358,3 @@ def report_payload(state: GraderSession) -> dict:
             "probe": {"crashes": events.crashes if events else 0, "timeouts": events.timeouts if events else 0,
                       "left_out": dict(events.left_out) if events else {},
                       "load_errors": list(events.load_errors) if events else []}}
-
-
-def pytest_sessionfinish(session, exitstatus):
-    config = session.config
-    if not _grading_session(config):
-        return
-    state = _session(config)
-    if state.probe:
-        state.probe.close()   # nothing of the student's is running when the report is written
-    shutil.rmtree(state.scratch, ignore_errors=True)
-    text = json.dumps(report_payload(state), indent=1, allow_nan=False)
-    path, fd = config.getoption("--grader-report"), config.getoption("--grader-report-fd")
-    if path:
-        Path(path).write_text(text)
-    if fd is not None:
-        with os.fdopen(fd, "w") as pipe:
-            pipe.write(text)
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    if not _grading_session(config) or not _session(config).results:
-        return
-    state = _session(config)
-    points = cell_points(read_notebook(state.job.source_notebook))
-    cells = score_cells(list(state.results.values()), points)
-    terminalreporter.write_sep("=", f"hidden grader scores: {state.job.assignment}")
-    terminalreporter.write_line(summarise(cells))
-    errors = [t for t in state.results.values() if t.get("grader_error")]
-    if errors:
-        terminalreporter.write_sep("=", f"grader errors: {len(errors)} (bugs of the graders, not the student's)",
-                                   red=True)
-        for test in errors:
-            error = test["grader_error"]
-            terminalreporter.write_line(f"{test['nodeid']} [{test['cell']}]\n  {error['type']}: {error['message'][:500]}"
-                                        f"\n  at {error['file']}:{error['line']}")

@@ -39,6 +39,7 @@ from pathlib import Path
 from nnkit.grading.failure import (GraderFailure, ProbeCrashed, ProbeRefused, ProbeTimedOut, StudentAttributeError,  # noqa: F401
                                    StudentRaised, StudentTypeError)
 from nnkit.grading.probe import PROBE_ENV  # noqa: F401  (where it was)
+from nnkit.processes import kill_group
 
 # torch and the wire (which needs torch) load on first use, not here: the checker launches
 # the probe before it imports torch itself, so that the two processes load it at the same time.
@@ -187,10 +188,7 @@ class Probe:
         if hasattr(process, "kill_group"):           # forked by a zygote, in its pid namespace
             process.kill_group()
         else:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)   # student code may have forked: the whole group
-            except (ProcessLookupError, PermissionError):
-                pass
+            kill_group(process.pid)                   # student code may have forked: the whole group
         for pipe in (process.stdin, process.stdout):
             try:
                 pipe.close()

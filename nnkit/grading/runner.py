@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from nnkit.grading.course import Course
 from nnkit.grading.job import GradingJob
 from nnkit.grading.notebook import read_notebook
 from nnkit.grading.results import CellScore, cell_points, grader_errors, score_cells
+from nnkit.processes import kill_group, log_tail
 from nnkit.grading.status import MAX_MEASUREMENTS, MeasurementRefused, Status, plain_data
 
 OUTPUT_TAIL_BYTES = 4000
@@ -59,12 +59,6 @@ class GraderRun:
         return sum(c.max_points for c in self.cells.values())
 
 
-def _tail(path: Path) -> str:
-    with open(path, "rb") as handle:
-        handle.seek(max(0, path.stat().st_size - OUTPUT_TAIL_BYTES))
-        return handle.read().decode("utf-8", "replace")
-
-
 def _fail_all(points: dict[str, float], message: str) -> dict[str, CellScore]:
     return {gid: CellScore(gid, pts, messages=[message]) for gid, pts in points.items()}
 
@@ -88,7 +82,7 @@ def run_job(job: GradingJob, fork_checker: bool = False) -> "GraderRun":
     course = Course(job.course_root)
     if job.device.startswith("cuda"):
         # A missing GPU is the course's problem: say so here, not as a crash in every report.
-        from nnkit.grading.checks import pick_device
+        from nnkit.grading.devices import pick_device
 
         pick_device(job.device)
     points = cell_points(read_notebook(job.source_notebook))
@@ -121,14 +115,11 @@ def run_job(job: GradingJob, fork_checker: bool = False) -> "GraderRun":
             except subprocess.TimeoutExpired:
                 timed_out = True
             finally:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                kill_group(proc.pid)
                 proc.wait()
         reader.join(timeout=30)
         seconds = time.monotonic() - start
-        tail = _tail(log)
+        tail = log_tail(log, OUTPUT_TAIL_BYTES)
     if timed_out:
         return GraderRun(_fail_all(points, f"Timed out: grading stopped after {job.timeout:g} s. "
                                    "Look for an endless loop or a very slow cell."), Status.TIMED_OUT, tail, seconds)
