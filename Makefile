@@ -7,12 +7,12 @@ STAMP  := $(VENV)/.installed
 export MNIST_ROOT ?= $(abspath ../shared/data/mnist)
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: demo test test-fast mutants calibrate solutions sync release clean wheelhouse wheelhouse-full gpu-check
+.PHONY: demo test check batch mutants calibrate solutions sync release clean wheelhouse wheelhouse-full gpu-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e ".[test]"
 	$(PY) -m nnkit.sandbox install-kernel --sys-prefix
 	touch $(STAMP)
 
@@ -77,5 +77,7 @@ gpu-check:
 	PYTHONPATH=$(CURDIR) MNIST_ROOT=$(GPU_MNIST) PATH=$(CURDIR)/carry/bin:$$PATH PYTHONUNBUFFERED=1 \
 		$(GPU_PY) -m nnkit.gpu_check $(GPU_CHECK_ARGS)
 
+# What nbgrader, `make demo` and `nnkit report` generated (autograded/README.md is committed: it stays).
 clean:
-	rm -rf autograded submitted feedback gradebook.db grades.csv
+	find autograded -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
+	rm -rf submitted feedback gradebook.db grades.csv reports

@@ -170,7 +170,7 @@ def cmd_demo(args) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="nnkit", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--course", help="course folder (default: found above the current folder)")
+    parser.add_argument("--course", help="course folder (default: the current folder, which must hold nbgrader_config.py)")
     parser.add_argument("--mnist-root", help="folder with the MNIST IDX files (sets $MNIST_ROOT)")
     sub = parser.add_subparsers(dest="command", required=True)
 

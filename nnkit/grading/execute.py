@@ -95,7 +95,7 @@ class SafeExecute(Execute):
                 what + " Cells after it did not run; the hidden tests still graded your solution cells."]))
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
-        size = len(str(content.get("text", ""))) + sum(len(str(v)) for v in content.get("data", {}).values())
+        size = len(str(content.get("text", "")).encode()) + sum(len(str(v).encode()) for v in content.get("data", {}).values())
         used = self._bytes_per_cell.get(cell_index, 0) + size
         self._bytes_per_cell[cell_index] = used
         if used > self.max_output_bytes and msg["msg_type"] in ("stream", "display_data", "execute_result", "update_display_data"):

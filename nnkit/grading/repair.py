@@ -46,7 +46,7 @@ def repair(nb, source_nb, log=None):
     """Repair `nb` in place against `source_nb`; return the list of changes made."""
     source_ids = [grade_id(c) for c in source_nb.cells if nbgrader_meta(c)]
     source_by_id = {grade_id(c): c for c in source_nb.cells if nbgrader_meta(c)}
-    changes, seen, kept = [], set(), []
+    changes, seen = [], set()
     for cell in nb.cells:
         meta = cell.get("metadata", {})
         if "nbgrader" in meta:
@@ -66,8 +66,6 @@ def repair(nb, source_nb, log=None):
                         cell.pop("execution_count", None)
                     elif "outputs" not in cell:
                         cell.outputs, cell.execution_count = [], None
-        kept.append(cell)
-    nb.cells = kept
     for position, gid in enumerate(source_ids):
         if gid in seen:
             continue

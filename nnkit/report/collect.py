@@ -141,13 +141,10 @@ def _kernel_errors(nb) -> list[str]:
 
 def read_run(folder: Path, record: GradingRecord | None) -> RunInfo:
     """The batch runner's record of this hand-in (`nnkit.batch`) when there is one, else the graders' seconds."""
-    try:
-        from nnkit.batch import read_run as read_batch_run
-    except ImportError:  # a kit without the batch runner
-        read_batch_run = None
+    from nnkit.batch import read_run as read_batch_run
 
     info = RunInfo()
-    batch = read_batch_run(folder) if read_batch_run else None
+    batch = read_batch_run(folder)
     if batch is not None:
         info.source = "batch runner"
         info.seconds = float(batch.wall_seconds)
