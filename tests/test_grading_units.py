@@ -218,3 +218,10 @@ def test_the_checker_computes_in_ieee_float32_as_the_tolerances_were_measured(tm
                       only_cells=["hidden_train"], per_test_timeout=60, timeout=300)
     cell = run.cells["hidden_train"]
     assert cell.ok and cell.total == cell.passed >= 5, (cell, run.detail[-2000:])
+
+
+def test_a_numpy_number_of_an_unknown_type_is_refused_not_a_grader_error():
+    from nnkit.grading import wire
+
+    with pytest.raises(wire.WireRefused, match="unknown type"):
+        wire.decode({wire.TAG: "npscalar", "dtype": "no-such-type", "value": 1}, lambda r: r)

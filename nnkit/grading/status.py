@@ -104,7 +104,7 @@ def plain_data(value, *, budget: list[int] | None = None):
 class GradingRecord:
     """What the kit keeps of one graded notebook (see the module docstring)."""
     status: Status
-    execution: dict = field(default_factory=lambda: {"status": "ok", "detail": ""})
+    execution: dict = field(default_factory=lambda: {"status": Status.GRADED.value, "detail": ""})
     graders: dict = field(default_factory=dict)      # status, seconds, device, notes
     intake: dict | None = None                      # nnkit.grading.intake's note, if any
     measurements: dict = field(default_factory=dict)  # name -> plain data (the student's numbers)

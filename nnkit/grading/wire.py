@@ -281,7 +281,10 @@ def _tagged(value: dict, make_ref, budget, depth):
         budget.tensor(tensor)
         return tensor.numpy().copy()
     if tag == "npscalar":
-        dtype = np.dtype(str(value.get("dtype")))
+        try:
+            dtype = np.dtype(str(value.get("dtype")))
+        except (TypeError, ValueError):   # the name came from the probe: anything may be in it
+            raise WireRefused("a NumPy number of an unknown type") from None
         if dtype.kind not in NUMPY_KINDS or type(value.get("value")) not in (bool, int, float, complex):
             raise WireRefused("a malformed NumPy number")
         return dtype.type(value["value"])
