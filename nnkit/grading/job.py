@@ -38,6 +38,8 @@ class GradingJob:
     limits: dict = field(default_factory=dict)  # nnkit.sandbox.Limits fields for the probe
     probe_zygote: str = ""            # fork the probes from this zygote's socket (the variant bank only:
                                       # nnkit.grading.probe_zygote); "" starts each probe afresh
+    cell_load_seconds: float = 60.0   # one cell of the student's module while the probe loads it; past it
+                                      # the cell is left out (remote.Probe._await_ready)
 
     def to_json(self) -> str:
         data = asdict(self)

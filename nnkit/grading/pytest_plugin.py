@@ -133,7 +133,8 @@ class GraderSession:
                 return sandbox_argv(argv, writable=[folder], hidden=hidden, limits=limits)
         self.probe = Probe(assemble_module_source(source_nb, student_nb), tmp, device=probe_device(self.job.device),
                            threads=self.job.threads, wrap=wrap, default_budget=self.job.per_test_timeout,
-                           partial=bool(self.job.only_cells), zygote=self.job.probe_zygote)
+                           partial=bool(self.job.only_cells), zygote=self.job.probe_zygote,
+                           cell_load_seconds=self.job.cell_load_seconds)
         self.probe.emulated_cuda = self.job.device == EMULATED
         self._arm()
         return self.probe

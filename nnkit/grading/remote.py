@@ -45,6 +45,8 @@ from nnkit.processes import kill_group
 # the probe before it imports torch itself, so that the two processes load it at the same time.
 
 PROBE_START_SECONDS = 120    # python + torch import + the student's module, beyond the test's own budget
+CELL_LOAD_SECONDS = 60       # one cell of the student's module while it loads (the references': well under 1 s)
+HUNG = "it ran past its time limit"   # how a cell left out for hanging is recorded (ProbeEvents.left_out)
 MAX_PROBE_STARTS = 50        # per grading session
 PIPE_BYTES = 1 << 20
 MAX_READ_AHEAD = 64          # items of an iterator per request
@@ -91,7 +93,8 @@ class Probe:
     """One sandboxed probe process at a time, restarted after it dies or hangs."""
 
     def __init__(self, module_source: str, workdir: Path, *, device: str = "cpu", threads: int = 1,
-                 wrap=None, default_budget: float = 300.0, partial: bool = False, zygote: str = ""):
+                 wrap=None, default_budget: float = 300.0, partial: bool = False, zygote: str = "",
+                 cell_load_seconds: float = CELL_LOAD_SECONDS):
         self.module_source = module_source
         self.zygote = zygote                  # a probe zygote's socket: fork probes from it (probe_zygote)
         self.warm_up = warm_up_modules(module_source, partial)
@@ -101,6 +104,7 @@ class Probe:
         self.threads = threads
         self.wrap = wrap                      # argv -> sandboxed argv (see nnkit.sandbox.sandbox_argv)
         self.default_budget = default_budget
+        self.cell_load_seconds = cell_load_seconds
         self.deadline: float | None = None    # set per test by the pytest plugin
         self.events = ProbeEvents()
         self.process: subprocess.Popen | None = None
@@ -155,14 +159,21 @@ class Probe:
         self._await_ready()
 
     def _await_ready(self) -> None:
+        """Wait until the probe has loaded the student's module. Each cell gets `cell_load_seconds`
+        (the probe says "loading" before each): a cell that runs past it (an endless loop at the top
+        level of a cell) is left out and the probe starts again without it, so it costs the names
+        that cell defines and about a minute, never the whole hand-in."""
         deadline = max(self._deadline(), time.monotonic()) + PROBE_START_SECONDS
+        cell_deadline = None
         while True:
             try:
-                event = self._receive(deadline)
+                event = self._receive(min(deadline, cell_deadline) if cell_deadline else deadline)
             except ProbeTimedOut:
                 self.events.timeouts += 1
-                if self.loading:
-                    self.events.left_out.setdefault(self.loading, "it ran past its time limit")
+                if self.loading and self.loading not in self.events.left_out:
+                    self.events.left_out[self.loading] = HUNG
+                    if cell_deadline is not None and cell_deadline < deadline:
+                        return self.start()   # again, without the cell that hung
                 raise ProbeTimedOut("Timed out: your code took too long while the graders loaded it "
                                     f"({self.loading or 'starting up'}).") from None
             except ProbeCrashed as crash:
@@ -172,6 +183,7 @@ class Probe:
                 raise
             if type(event) is dict and type(event.get("loading")) is str:
                 self.loading = event["loading"][:200]
+                cell_deadline = time.monotonic() + self.cell_load_seconds
             elif type(event) is dict and "ready" in event:
                 self.loading = None
                 self.ready = True

@@ -23,6 +23,7 @@ from pathlib import Path
 from nnkit.grading.course import Course
 from nnkit.grading.job import GradingJob
 from nnkit.grading.notebook import read_notebook
+from nnkit.grading.remote import HUNG
 from nnkit.grading.results import CellScore, cell_points, grader_errors, score_cells
 from nnkit.processes import kill_group, log_tail
 from nnkit.grading.status import MAX_MEASUREMENTS, MeasurementRefused, Status, plain_data
@@ -133,9 +134,10 @@ def run_job(job: GradingJob, fork_checker: bool = False) -> "GraderRun":
     cells = score_cells(tests, points)
     left_out = probe.get("left_out") or {}
     # Counted by the checker as it happened (nnkit.grading.remote.ProbeEvents), never read from messages.
-    status = (Status.CRASHED if probe.get("crashes") or left_out else
-              Status.TIMED_OUT if probe.get("timeouts") else Status.GRADED)
-    notes = [f"{origin[0].upper()}{origin[1:]} {'hung' if 'time limit' in str(how) else 'crashed'} the grading "
+    crashed = [origin for origin, how in left_out.items() if how != HUNG]
+    status = (Status.CRASHED if probe.get("crashes") or crashed else
+              Status.TIMED_OUT if probe.get("timeouts") or left_out else Status.GRADED)
+    notes = [f"{origin[0].upper()}{origin[1:]} {'hung' if how == HUNG else 'crashed'} the grading "
              f"process ({how}), so the graders ran without it." for origin, how in left_out.items()]
     return GraderRun(cells, status, tail, seconds, payload.get("device", "?"), notes,
                      _checked(payload.get("measurements") or {}))
@@ -153,13 +155,13 @@ def _drain(fd: int, chunks: list[bytes]) -> None:
 def run_graders(course: Course, assignment: str, submission: Path, *, timeout: float = 900,
                 per_test_timeout: float = 300, device: str = "auto", first_failure_only: bool = False,
                 only_cells: list[str] | None = None, sandbox: bool = True,
-                fork_checker: bool = False, probe_zygote: str = "") -> "GraderRun":
+                fork_checker: bool = False, probe_zygote: str = "", cell_load_seconds: float = 60.0) -> "GraderRun":
     """Grade `submission` (a notebook) with `grader_tests/<assignment>`: `run_job` for a job
     built from these arguments."""
     return run_job(GradingJob(course.root, assignment, Path(submission).resolve(), course.source_notebook(assignment),
                               device=device, per_test_timeout=per_test_timeout, timeout=timeout, sandbox=sandbox,
                               only_cells=tuple(only_cells or ()), first_failure_only=first_failure_only,
-                              probe_zygote=probe_zygote),
+                              probe_zygote=probe_zygote, cell_load_seconds=cell_load_seconds),
                    fork_checker=fork_checker)
 
 
