@@ -33,7 +33,8 @@
 #
 # **If a solution cell fails.** Each hidden test checks the names that one solution cell defines. A
 # solution cell that fails, because it raises an error when it is run or when a test calls what it
-# defines (an untouched `raise NotImplementedError()`, a `NameError`), costs only the points of the
+# defines (an untouched `raise NotImplementedError()`, a `NameError`) or never finishes (an endless
+# loop: the graders stop loading it after a minute), costs only the points of the
 # tests of the names it should define; the rest of your notebook is still graded.
 
 # %% nbgrader={"grade_id": "imports", "locked": true} tags=["module"]

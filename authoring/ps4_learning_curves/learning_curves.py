@@ -25,7 +25,8 @@
 # **If a solution cell fails.** Each hidden test checks the names that one solution cell defines,
 # except the tests of Sections 3.1 and 3.5, which train networks with your `make_mlp` and your `fit`
 # together and so need both. A solution cell that fails, because it raises an error when it is run or
-# when a test calls what it defines (an untouched `raise NotImplementedError()`, a `NameError`), costs
+# when a test calls what it defines (an untouched `raise NotImplementedError()`, a `NameError`) or never finishes (an endless
+# loop: the graders stop loading it after a minute), costs
 # only the points of the tests that use the names it should define; the rest of your notebook is
 # still graded.
 #
