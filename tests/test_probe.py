@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from nnkit.grading import wire
-from nnkit.grading.remote import Probe, ProbeCrashed, ProbeTimedOut, StudentRaised, is_module, watched
+from nnkit.grading.api import ProbeCrashed, ProbeTimedOut, StudentRaised, is_module, watched
+from nnkit.grading.remote import Probe
 from nnkit.sandbox import bwrap_available
 
 pytestmark = pytest.mark.check

@@ -15,7 +15,7 @@ from nnkit.grading.checks import all_finite, close, expect, identical, real_floa
 from nnkit.grading.devices import pick_device
 from nnkit.grading.failure import (GraderFailure, ProbeCrashed, ProbeRefused, ProbeTimedOut, StudentAttributeError,
                                    StudentRaised, StudentTypeError)
-from nnkit.grading.remote import is_module, type_name, watched
+from nnkit.grading.proxy import is_module, type_name, watched
 from nnkit.grading.seeding import seed_everything
 
 __all__ = ["GraderFailure", "ProbeCrashed", "ProbeRefused", "ProbeTimedOut", "StudentAttributeError",

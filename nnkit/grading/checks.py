@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from nnkit.grading.failure import GraderFailure
-from nnkit.grading.remote import type_name
+from nnkit.grading.proxy import type_name
 
 # Captured at import (a habit from when student code shared this process; still harmless).
 _Tensor = torch.Tensor

@@ -31,7 +31,7 @@ from pathlib import Path
 
 # What every checker imports before its first test (module names, imported once in the server).
 PRELOAD = ["torch", "pytest", "nbformat", "pytest_timeout", "nnkit.grading.pytest_plugin",
-           "nnkit.grading.api", "nnkit.grading.checks", "nnkit.grading.remote", "nnkit.grading.wire", "nnkit.sandbox"]
+           "nnkit.grading.api", "nnkit.grading.checks", "nnkit.grading.proxy", "nnkit.grading.remote", "nnkit.grading.wire", "nnkit.sandbox"]
 
 _context = None
 
