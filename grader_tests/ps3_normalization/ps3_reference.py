@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from nnkit.grading.api import StudentRaised, expect, seed_everything, watched
+from nnkit.grading.api import StudentRaised, expect, real_tensor, seed_everything, watched
 
 _batch_norm = F.batch_norm
 _max_pool2d = F.max_pool2d
@@ -216,3 +216,10 @@ def dropblock_rate_z(layer, drop_prob, k, h, w, seed, manual_seed=torch.manual_s
     observed = (y == 0).double().mean().item()
     expected = dropblock_expected_rate(drop_prob, k, h, w)
     return (observed - expected) / dropblock_rate_sigma(drop_prob, k, h, w, n * c), observed
+
+
+def output_like(value, x, what):
+    """`value` as a genuine tensor of `x`'s shape (what a layer's forward must return), else a failed check."""
+    out = real_tensor(value, what)
+    expect(tuple(out.shape) == tuple(x.shape), f"{what} should have the input's shape {tuple(x.shape)}, got {tuple(out.shape)}.")
+    return out

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from nnkit.grading.api import close, expect, is_module, real_tensor, watched
-from ps3_reference import (DROPBLOCK_RATE_CASES, SEEDS, dropblock_rate_z, expect_own_code, forward_backward,
+from ps3_reference import (output_like, DROPBLOCK_RATE_CASES, SEEDS, dropblock_rate_z, expect_own_code, forward_backward,
                            full_square_cover, probe_manual_seed, seed_checker_and_probe)
 
 BLOCK_CASES = [(0.2, 1, (8, 4, 10, 10)), (0.2, 3, (8, 4, 16, 16)), (0.25, 5, (8, 4, 15, 15)),
@@ -26,12 +26,6 @@ def _layer(submission, drop_prob, block_size, training=True):
     return layer
 
 
-def _output(value, x, what):
-    out = real_tensor(value, what)
-    expect(tuple(out.shape) == tuple(x.shape), f"{what} should have the input's shape {tuple(x.shape)}, got {tuple(out.shape)}.")
-    return out
-
-
 @pytest.mark.grade_cell("hidden_dropblock_blocks")
 @pytest.mark.parametrize("drop_prob,k,shape", BLOCK_CASES)
 def test_zeros_form_whole_blocks(probe, submission, drop_prob, k, shape):
@@ -43,7 +37,7 @@ def test_zeros_form_whole_blocks(probe, submission, drop_prob, k, shape):
         call = watched(layer, x, torch_functions=seed == SEEDS[0])
         if seed == SEEDS[0]:
             expect_own_code(call.torch_functions, "dropblock", "DropBlock2d")
-        y = _output(call.value, x, what)
+        y = output_like(call.value, x, what)
         zero = y == 0
         expect(bool(zero.any()), f"{what}, seed {seed}: nothing was dropped.")
         covered = full_square_cover(zero, k)
@@ -81,7 +75,7 @@ def test_rescaling(probe, submission, drop_prob, k):
         x = (torch.rand(16, 3, 12, 14, dtype=torch.float64) + 0.5).requires_grad_(True)
         # the gradient of out.sum(): ones back-propagated
         out, _, backward_failed = forward_backward(layer, x, torch.ones(x.shape, dtype=torch.float64))
-        y = _output(out, x, f"DropBlock2d({drop_prob}, {k})(x)")
+        y = output_like(out, x, f"DropBlock2d({drop_prob}, {k})(x)")
         kept = y != 0
         n_kept = int(kept.sum())
         expect(n_kept > 0, f"DropBlock2d({drop_prob}, {k}), seed {seed}: every unit was dropped.")
@@ -103,9 +97,9 @@ def test_eval_and_zero_rate_are_identity(probe, submission, drop_prob, k, shape)
     x = torch.randn(shape)
     for seed in SEEDS:
         manual_seed(seed)
-        y = _output(_layer(submission, drop_prob, k, training=False)(x), x, f"DropBlock2d({drop_prob}, {k}) in eval mode")
+        y = output_like(_layer(submission, drop_prob, k, training=False)(x), x, f"DropBlock2d({drop_prob}, {k}) in eval mode")
         expect(close(y, x, rtol=0, atol=0), f"DropBlock2d({drop_prob}, {k}) in evaluation mode changed its input.")
-        y = _output(_layer(submission, 0.0, k)(x), x, f"DropBlock2d(0.0, {k}) in training mode")
+        y = output_like(_layer(submission, 0.0, k)(x), x, f"DropBlock2d(0.0, {k}) in training mode")
         expect(close(y, x, rtol=0, atol=0), f"DropBlock2d(0.0, {k}) in training mode changed its input.")
 
 
@@ -115,4 +109,4 @@ def test_shapes_preserved(probe, submission, shape):
     torch.manual_seed(0)
     probe_manual_seed(probe)(0)
     x = torch.rand(shape) + 0.5
-    _output(_layer(submission, 0.2, 3)(x), x, f"DropBlock2d(0.2, 3) on input of shape {shape}")
+    output_like(_layer(submission, 0.2, 3)(x), x, f"DropBlock2d(0.2, 3) on input of shape {shape}")

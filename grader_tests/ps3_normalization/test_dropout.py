@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from nnkit.grading.api import all_finite, close, expect, is_module, real_tensor
-from ps3_reference import (DROPOUT_RATES, SEEDS, WatchedLayer, dropout_statistics, expect_own_code, forward_backward,
+from ps3_reference import (output_like, DROPOUT_RATES, SEEDS, WatchedLayer, dropout_statistics, expect_own_code, forward_backward,
                            mean_z, probe_manual_seed, seed_checker_and_probe, zero_share_z)
 
 
@@ -17,12 +17,6 @@ def _layer(submission, p, training=True):
     expect(is_module(layer), "Dropout(p) should create a torch.nn.Module.")
     layer.train(training)
     return layer
-
-
-def _output(value, x, what):
-    out = real_tensor(value, what)
-    expect(tuple(out.shape) == tuple(x.shape), f"{what} should have the input's shape {tuple(x.shape)}, got {tuple(out.shape)}.")
-    return out
 
 
 @pytest.mark.grade_cell("hidden_dropout_mask")
@@ -37,7 +31,7 @@ def test_share_of_zeros_and_scale(probe, submission, p, measure):
             expect_own_code(watched_layer.torch_functions, "dropout", "Dropout")
         else:
             x, y, n = dropout_statistics(layer, p, seed, manual_seed)
-        y = _output(y, x, f"Dropout({p})(x)")
+        y = output_like(y, x, f"Dropout({p})(x)")
         z = zero_share_z(y, p)
         measure(f"dropout/p={p:g}/seed={seed}", {"keep_rate": (y != 0).double().mean(), "z": z})
         expect(abs(z) <= 6, f"Dropout({p}), seed {seed}: the share of zeros is {z:+.1f} binomial standard deviations "
@@ -56,12 +50,12 @@ def test_fresh_mask_and_global_seed(probe, submission):
     layer = _layer(submission, 0.5)
     x = torch.rand(60, 70) + 0.5
     manual_seed(7)
-    first = _output(layer(x), x, "Dropout(0.5)(x)").clone()
-    second = _output(layer(x), x, "Dropout(0.5)(x)").clone()
+    first = output_like(layer(x), x, "Dropout(0.5)(x)").clone()
+    second = output_like(layer(x), x, "Dropout(0.5)(x)").clone()
     expect(not close(first, second, rtol=0, atol=0),
            "Two calls of Dropout(0.5) on the same input gave the same mask: draw a new mask on every call.")
     manual_seed(7)
-    again = _output(layer(x), x, "Dropout(0.5)(x)")
+    again = output_like(layer(x), x, "Dropout(0.5)(x)")
     expect(close(first, again, rtol=0, atol=0),
            "After torch.manual_seed(7) the mask was different: draw it with torch's global generator "
            "(torch.rand_like or torch.bernoulli).")
@@ -76,7 +70,7 @@ def test_gradient_through_kept_units(probe, submission, p):
         x = (torch.rand(50, 40, dtype=torch.float64) + 0.5).requires_grad_(True)
         upstream = torch.randn(x.shape, dtype=torch.float64)
         out, _, backward_failed = forward_backward(layer, x, upstream)
-        y = _output(out, x, f"Dropout({p})(x)")
+        y = output_like(out, x, f"Dropout({p})(x)")
         expect(backward_failed is None, f"Dropout({p}): the output does not depend differentiably on the input.")
         grad = x.grad
         expect(grad is not None, f"Dropout({p}): no gradient reaches the input.")
@@ -93,7 +87,7 @@ def test_eval_is_identity(probe, submission, p):
     x = torch.randn(30, 40)
     for seed in SEEDS:
         manual_seed(seed)
-        y = _output(layer(x), x, f"Dropout({p}) in evaluation mode")
+        y = output_like(layer(x), x, f"Dropout({p}) in evaluation mode")
         expect(close(y, x, rtol=0, atol=0),
                f"Dropout({p}) in evaluation mode changed its input: in eval mode inverted dropout is the identity "
                "(nothing dropped, nothing scaled).")
@@ -102,8 +96,8 @@ def test_eval_is_identity(probe, submission, p):
 @pytest.mark.grade_cell("hidden_dropout_eval")
 def test_p_zero_and_p_one(submission):
     x = torch.randn(30, 40)
-    y = _output(_layer(submission, 0.0)(x), x, "Dropout(0.0)(x)")
+    y = output_like(_layer(submission, 0.0)(x), x, "Dropout(0.0)(x)")
     expect(close(y, x, rtol=0, atol=0), "Dropout(0.0) in training mode should return its input unchanged.")
-    y = _output(_layer(submission, 1.0)(x), x, "Dropout(1.0)(x)")
+    y = output_like(_layer(submission, 1.0)(x), x, "Dropout(1.0)(x)")
     expect(all_finite(y), "Dropout(1.0) returned nan or inf: with p = 1 every unit is dropped; return zeros.")
     expect(close(y, torch.zeros_like(x), rtol=0, atol=0), "Dropout(1.0) in training mode should return zeros.")
