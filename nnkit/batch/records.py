@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from nnkit.grading.course import Course
-from nnkit.grading.status import Status, write_private
+from nnkit.grading.status import read_private, Status, write_private
 
 RUN_FILE = ".nnkit-run.json"
 RUN_LOG = ".nnkit-run.log"
@@ -98,13 +98,7 @@ def write_run(folder: Path, record: RunRecord, log_tail: str = "") -> None:
 
 def read_run(folder: Path) -> RunRecord | None:
     """The record in `folder`, or None when there is none (or it is damaged)."""
-    target = folder / RUN_FILE
-    if target.is_symlink():
-        return None
-    try:
-        return RunRecord.from_json(target.read_text())
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    return read_private(Path(folder) / RUN_FILE, RunRecord.from_json)
 
 
 def load_runs(course: Course) -> list[RunRecord]:

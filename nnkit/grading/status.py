@@ -140,12 +140,18 @@ def write_record(folder: Path, record: GradingRecord) -> None:
     write_private(Path(folder) / STATUS_FILE, record.to_json())
 
 
-def read_record(folder: Path) -> GradingRecord | None:
-    """The record in `folder`, or None when there is none (or it is damaged)."""
-    target = Path(folder) / STATUS_FILE
+def read_private(target: Path, from_json):
+    """`from_json(text)` of the file at `target` in a student's folder, or None when there is none,
+    it is damaged, or it is a link (the student's code could have planted one there)."""
+    target = Path(target)
     if target.is_symlink():
         return None
     try:
-        return GradingRecord.from_json(target.read_text())
+        return from_json(target.read_text())
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def read_record(folder: Path) -> GradingRecord | None:
+    """The record in `folder`, or None when there is none (or it is damaged)."""
+    return read_private(Path(folder) / STATUS_FILE, GradingRecord.from_json)
