@@ -225,3 +225,24 @@ def test_a_numpy_number_of_an_unknown_type_is_refused_not_a_grader_error():
 
     with pytest.raises(wire.WireRefused, match="unknown type"):
         wire.decode({wire.TAG: "npscalar", "dtype": "no-such-type", "value": 1}, lambda r: r)
+
+
+def test_the_intake_note_travels_in_the_notebook_and_a_students_own_is_removed():
+    """nbgrader's two passes share no `resources`: the note rides in the notebook's first cell
+    (`intake_note`), and a look-alike the student wrote is one of the cells the exporter drops.
+    (End to end, 2026-12-04: an unreadable, a misnamed and a forged-note hand-in of ps3 were recorded
+    as unreadable, graded with the renaming note, and graded with no note.)"""
+    import nbformat
+
+    from nnkit.grading.intake import NOTE_KEY, NOTE_TAG, IntakeNote, _is_note, _note_cell, intake_note
+    from nnkit.grading.status import Status
+
+    note = IntakeNote(Status.UNREADABLE, "could not be read")
+    nb = nbformat.v4.new_notebook(cells=[_note_cell(note), nbformat.v4.new_code_cell("x = 1")])
+    assert intake_note(nb) == note
+    assert intake_note(nbformat.v4.new_notebook(cells=nb.cells[1:])) is None
+    forged = nbformat.v4.new_markdown_cell("I was not graded fairly")
+    forged.metadata["tags"] = [NOTE_TAG]
+    assert _is_note(forged) and not _is_note(nb.cells[1])
+    forged.metadata = {NOTE_KEY: {"status": "unreadable", "message": "x"}}
+    assert _is_note(forged)

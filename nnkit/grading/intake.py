@@ -41,9 +41,10 @@ class IntakeNote:
     message: str   # Markdown for the student, shown first in the feedback
 
 
-# (student, assignment, notebook) -> note; read by RunHiddenGraders for the status file.
-NOTES: dict[tuple[str, str, str], IntakeNote] = {}
-# expected notebook path (absent) -> the misnamed file handed in instead
+NOTE_KEY = "nnkit_intake"   # the note cell's metadata: {"status": ..., "message": ...} (`intake_note`)
+# expected notebook path (absent) -> the misnamed file handed in instead. Module state, because
+# nbgrader calls its pre-convert hook with file names only, no `resources`; it is read by the
+# exporter of the same nbgrader process for the same hand-in.
 ALIASES: dict[str, str] = {}
 
 _COPY_SUFFIX = re.compile(r"(\s*\(\d+\)|[-_ ]copy\d*|^copy of )", re.I)
@@ -81,10 +82,29 @@ def match_misnamed_notebooks(assignment: str, student: str, notebooks: list[str]
         notebooks[notebooks.index(handed_in)] = target
 
 
-def _note_cell(message: str) -> nbformat.NotebookNode:
-    cell = nbformat.v4.new_markdown_cell(f"<div class=\"alert alert-danger\">\n\n**Grading note.** {message}\n\n</div>")
+def _note_cell(note: IntakeNote) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_markdown_cell(f"<div class=\"alert alert-danger\">\n\n**Grading note.** {note.message}\n\n</div>")
     cell.metadata["tags"] = [NOTE_TAG]
+    cell.metadata[NOTE_KEY] = {"status": note.status.value, "message": note.message}
     return cell
+
+
+def _is_note(cell) -> bool:
+    return NOTE_TAG in (cell.get("metadata", {}).get("tags") or []) or NOTE_KEY in cell.get("metadata", {})
+
+
+def intake_note(nb) -> IntakeNote | None:
+    """The note `IntakeExporter` put first in `nb` when it read the hand-in (nbgrader's autograde
+    pass reads the notebook that pass wrote: the note travels in the notebook, not in this process).
+    A note the student wrote into their own notebook never gets here: the exporter removes it."""
+    first = nb.cells[0] if nb.cells else None
+    meta = first.get("metadata", {}).get(NOTE_KEY) if first is not None else None
+    if not isinstance(meta, dict):
+        return None
+    try:
+        return IntakeNote(Status(meta.get("status")), str(meta.get("message", ""))[:2000])
+    except ValueError:
+        return None
 
 
 class IntakeExporter(NotebookExporter):
@@ -100,7 +120,6 @@ class IntakeExporter(NotebookExporter):
         if info is None or not getattr(converter, "_sanitizing", False):
             return super().from_filename(filename, resources=resources, **kw)
         handed_in = ALIASES.get(str(filename), str(filename))
-        key = (info["student"], info["assignment"], info["notebook"])
         expected = Path(filename).name
         try:
             nb = read_notebook(handed_in)
@@ -119,11 +138,9 @@ class IntakeExporter(NotebookExporter):
                                             "you wrote was graded; what follows is the blank release notebook, "
                                             "scored as handed out. Open your file in Jupyter to check it saves, "
                                             "then hand it in again.")
+        nb.cells = [cell for cell in nb.cells if not _is_note(cell)]   # only the kit writes a note
         if note:
-            NOTES[key] = note
-            nb.cells.insert(0, _note_cell(note.message))
-        else:
-            NOTES.pop(key, None)
+            nb.cells.insert(0, _note_cell(note))
         resources = resources if resources is not None else ResourcesDict()
         metadata = resources.setdefault("metadata", ResourcesDict())
         metadata["name"], metadata["path"] = Path(filename).stem, str(Path(filename).parent)

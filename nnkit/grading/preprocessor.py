@@ -26,7 +26,7 @@ from traitlets import Bool, Float, Integer, Unicode
 
 from nnkit.grading.course import Course
 from nnkit.grading.gradebook import remove_planted_files, write_status
-from nnkit.grading.intake import NOTES
+from nnkit.grading.intake import intake_note
 from nnkit.grading.notebook import grade_id, hidden_grader_cells
 from nnkit.grading.results import describe_grader_error
 from nnkit.grading.runner import GraderRun, run_graders
@@ -104,7 +104,7 @@ class RunHiddenGraders(NbGraderPreprocessor):
             cells[0].outputs.insert(0, new_output("stream", name="stdout", text="".join(f"Note: {n}\n" for n in run.notes)))
         if folder:
             execution = resources.get("nnkit", {}).get("execution", {"status": Status.GRADED, "detail": ""})
-            note = NOTES.get((info.get("student"), info["assignment"], info["notebook"]))
+            note = intake_note(nb)
             write_status(Path(folder), execution, {"status": run.status, "seconds": round(run.seconds, 1),
                                                    "device": run.device, "notes": run.notes,
                                                    "grader_errors": run.grader_errors},
