@@ -2,7 +2,8 @@
 
 Autograde runs each notebook, then scores the hidden-grader cells with the
 out-of-kernel pytest graders in grader_tests/<assignment>/ (RunHiddenGraders),
-before nbgrader saves the grades. Feedback strips mark schemes and hidden tests.
+before nbgrader saves the grades. Feedback strips mark schemes and hidden tests, and carries the kit's report
+(GenerateFeedback.post_convert_hook), so nbgrader's hand-back delivers it.
 """
 import os
 
@@ -18,6 +19,7 @@ from nnkit.grading.gradebook import ResetAutogradedOverrides, StatusCsvExport
 from nnkit.grading.intake import IntakeExporter, match_misnamed_notebooks
 from nnkit.grading.preprocessor import RunHiddenGraders, StartHiddenGraders
 from nnkit.grading.repair import RepairCells
+from nnkit.report.handback import embed_report_hook
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
@@ -58,6 +60,14 @@ c.RunHiddenGraders.per_test_timeout = 300
 c.RunHiddenGraders.device = "auto"
 
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ClearMarkScheme, CSSHTMLHeaderPreprocessor]
+# nbgrader's hand-back (release_feedback, fetch_feedback) delivers <notebook>.html and nothing else:
+# the kit's report (report.html) goes into that page, at the top (nnkit/report/handback.py).
+c.GenerateFeedback.post_convert_hook = embed_report_hook
+# A TA's manual score on an autograded cell (formgrader) is kept when the notebook is graded again, as
+# nbgrader keeps it (marking the cell for review). `nbgrader autograde ... --ResetAutogradedOverrides.enabled=True`
+# clears such overrides and extra credit in that run; this line would do it at every autograde:
+# c.ResetAutogradedOverrides.enabled = True
+# Hand grades of the written questions are never touched.
 
 # Student notebooks run in a sandboxed kernel (bubblewrap: read-only file system, course folder
 # hidden, no network, resource limits); see nnkit/sandbox. The kernel talks over ZMQ ipc sockets

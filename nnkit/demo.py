@@ -1,11 +1,18 @@
 """`make demo`: the instructor's whole job on one assignment, offline, start to finish.
 
-1. `nbgrader generate_assignment` writes release/ from source/;
-2. three submissions: the reference solution, the untouched release, and a
-   plausible wrong answer (a variant from the mutant bank);
-3. `nbgrader autograde`, `nbgrader generate_feedback`, `nbgrader export`, then `nnkit report`
-   (feedback/<student>/<ps>/report.html, reports/<ps>.html, reports/lms_grades.csv);
+1. `nbgrader generate_assignment` writes release/ from source/, `nbgrader release_assignment` puts it
+   in the exchange;
+2. three students hand in through nbgrader's exchange (`nbgrader submit`): the reference solution,
+   the untouched release, and a plausible wrong answer (a variant from the mutant bank); the
+   instructor collects them (`nbgrader collect`);
+3. `nbgrader autograde`, `nbgrader generate_feedback`, `nbgrader export`, `nnkit report`
+   (feedback/<student>/<ps>/report.html, also put into nbgrader's page; reports/<ps>.html,
+   reports/lms_grades.csv), then `nbgrader release_feedback`;
 4. a score table, per student and per hidden cell, read back from the gradebook.
+
+The exchange is a local folder, `exchange/` in the course (what `/srv/nbgrader/exchange` is on a
+hub): `exchange/shared/` is `c.Exchange.root`, `exchange/home/<student>/` each student's folder
+(their copy of the assignment, and nbgrader's cache of their submissions in `.nbgrader_cache/`).
 """
 from __future__ import annotations
 
@@ -26,16 +33,50 @@ from nnkit.variants import discover
 DEMO_WRONG = "demo_student"
 
 
-def nbgrader(course: Course, *args: str) -> None:
-    """Run one nbgrader command in the course folder; stop with its output if it fails."""
+def nbgrader(course: Course, *args: str, cwd: Path | None = None) -> str:
+    """Run one nbgrader command in the course folder (or `cwd`); stop with its output if it fails."""
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # nbgrader calls alembic
     print(f"$ nbgrader {' '.join(args)}", flush=True)
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course.root, env=env,
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd or course.root, env=env,
                           capture_output=True, text=True)
     if done.returncode != 0:
         sys.stderr.write(done.stdout[-5000:] + done.stderr[-5000:])
         raise SystemExit(f"nbgrader {args[0]} failed (exit {done.returncode}); its output is above.")
+    return done.stdout + done.stderr
+
+
+def exchange_root(course: Course) -> Path:
+    """The demo's exchange (`c.Exchange.root`): a folder in the course, where a hub has /srv/nbgrader/exchange."""
+    return course.root / "exchange" / "shared"
+
+
+def student_home(course: Course, student: str) -> Path:
+    """Where one demo student works: their assignment folders, and nbgrader's cache of what they submitted."""
+    return course.root / "exchange" / "home" / student
+
+
+def instructor_exchange_args(course: Course) -> list[str]:
+    return [f"--Exchange.root={exchange_root(course)}"]
+
+
+def student_exchange_args(course: Course, student: str) -> list[str]:
+    """A student's nbgrader command outside the course folder: the course and exchange named, and the
+    student too (the demo's students are all this one system user, which nbgrader would take instead)."""
+    return ["--course", course.course_id, f"--Exchange.root={exchange_root(course)}",
+            f"--Exchange.cache={student_home(course, student) / '.nbgrader_cache'}", "--student", student]
+
+
+def hand_in(course: Course, assignment: str, student: str, notebook: nbformat.NotebookNode | str) -> None:
+    """`student` saves their notebook (or, as a str, whatever bytes they have) and runs `nbgrader submit`."""
+    folder = student_home(course, student) / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / course.source_notebook(assignment).name
+    if isinstance(notebook, str):
+        path.write_text(notebook)
+    else:
+        nbformat.write(notebook, str(path))
+    nbgrader(course, "submit", assignment, *student_exchange_args(course, student), cwd=student_home(course, student))
 
 
 def filled_release(release_nb: Path, answers: dict[str, str]) -> nbformat.NotebookNode:
@@ -47,15 +88,24 @@ def filled_release(release_nb: Path, answers: dict[str, str]) -> nbformat.Notebo
     return nb
 
 
-def reference_answers(source_nb: Path) -> dict[str, str]:
-    return {grade_id(c): c.source for c in read_notebook(source_nb).cells if is_solution(c)}
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 
-def make_submissions(course: Course, assignment: str) -> dict[str, str]:
-    """Write the demo's three submissions under submitted/; return student -> description."""
+def reference_answers(source_nb: Path, markers: bool = True) -> dict[str, str]:
+    """grade id -> the source's solution; `markers=False` drops the instructor's `### BEGIN/END SOLUTION`
+    lines, which a student's notebook (filled in from the release) never has."""
+    answers = {grade_id(c): c.source for c in read_notebook(source_nb).cells if is_solution(c)}
+    if not markers:
+        answers = {cell: "\n".join(line for line in code.splitlines() if line.strip() not in SOLUTION_MARKERS)
+                   for cell, code in answers.items()}
+    return answers
+
+
+def demo_hand_ins(course: Course, assignment: str) -> dict[str, tuple[str, nbformat.NotebookNode]]:
+    """The demo's three hand-ins: student -> (description, notebook)."""
     source = course.source_notebook(assignment)
     release = course.root / "release" / assignment / source.name
-    reference = reference_answers(source)
+    reference = reference_answers(source, markers=False)
     wrong = next((v for v in discover(course.variants_dir, [assignment])
                   if v.kind == "wrong" and v.name == DEMO_WRONG), None)
     if wrong is None:
@@ -65,12 +115,21 @@ def make_submissions(course: Course, assignment: str) -> dict[str, str]:
         "untouched": ("the release, not filled in", {}),
         "plausible_wrong": (f"wrong: {wrong.description}", {**reference, **wrong.cells}),
     }
-    for student, (_, answers) in students.items():
+    return {s: (d, filled_release(release, answers)) for s, (d, answers) in students.items()}
+
+
+def make_submissions(course: Course, assignment: str) -> dict[str, str]:
+    """The demo's three hand-ins copied straight into submitted/ (for grading without an exchange; such
+    hand-ins have no submission secret, so `nbgrader release_feedback` cannot hand their feedback back);
+    returns student -> description."""
+    students = {}
+    for student, (description, notebook) in demo_hand_ins(course, assignment).items():
         folder = course.root / "submitted" / student / assignment
         folder.mkdir(parents=True, exist_ok=True)
-        nbformat.write(filled_release(release, answers), str(folder / source.name))
+        nbformat.write(notebook, str(folder / course.source_notebook(assignment).name))
         (folder / "timestamp.txt").write_text("2026-11-25 12:00:00.000000 UTC")
-    return {s: d for s, (d, _) in students.items()}
+        students[student] = description
+    return students
 
 
 def cell_scores(course: Course, assignment: str, student: str) -> dict[str, float]:
@@ -83,16 +142,29 @@ def cell_scores(course: Course, assignment: str, student: str) -> dict[str, floa
         return {g.name: g.score for g in submission.grades}
 
 
-def run_demo(course: Course, assignment: str = "ps1_learning_rates") -> int:
+def run_demo(course: Course, assignment: str = "ps1_learning_rates",
+             extra_hand_ins: dict[str, nbformat.NotebookNode | str] | None = None) -> int:
+    """The whole pipeline on `assignment`; `extra_hand_ins` (student -> notebook, or a str of raw
+    bytes) are handed in beside the demo's three, graded with them and left out of the score table."""
     start = time.monotonic()
     nbgrader(course, "generate_assignment", assignment, "--force")
-    students = make_submissions(course, assignment)
+    exchange_root(course).mkdir(parents=True, exist_ok=True)
+    nbgrader(course, "release_assignment", assignment, "--force", *instructor_exchange_args(course))
+    hand_ins = demo_hand_ins(course, assignment)
+    for student, notebook in [*((s, nb) for s, (_, nb) in hand_ins.items()), *(extra_hand_ins or {}).items()]:
+        hand_in(course, assignment, student, notebook)
+    # --update: a newer hand-in replaces the one collected before (a second `make demo`). The demo's
+    # students are all this one system user, which nbgrader's owner check would call cheating.
+    nbgrader(course, "collect", assignment, "--update", "--ExchangeCollect.check_owner=False",
+             *instructor_exchange_args(course))
+    students = {s: d for s, (d, _) in hand_ins.items()}
     nbgrader(course, "autograde", assignment, "--create", "--force")
-    nbgrader(course, "generate_feedback", assignment, "--force")
+    nbgrader(course, "generate_feedback", assignment, "--force")   # the report goes into each page (handback.py)
     nbgrader(course, "export")
     from nnkit.report.build import write_reports
 
     reports = write_reports(course, [assignment])
+    nbgrader(course, "release_feedback", assignment, *instructor_exchange_args(course))
     hidden = [grade_id(c) for c in hidden_grader_cells(read_notebook(course.source_notebook(assignment)))]
     with open(course.root / "grades.csv") as handle:
         exported = {row["student_id"]: row for row in csv.DictReader(handle) if row["assignment"] == assignment}
@@ -107,7 +179,11 @@ def run_demo(course: Course, assignment: str = "ps1_learning_rates") -> int:
         lost_text = "-" if not lost else ("all" if len(lost) == len(hidden) else ", ".join(lost))
         print(f"{student:<17}{auto:>4g}/{auto_max:<3g} {exported[student].get('status', '?'):<8}  {lost_text}")
         print(f"{'':<17}  ({description})")
-    print(f"\nFeedback: feedback/<student>/{assignment}/*.html   Export: grades.csv   "
-          f"({time.monotonic() - start:.0f} s)")
+    print(f"\nFeedback: feedback/<student>/{assignment}/*.html, released to {exchange_root(course)}   "
+          f"Export: grades.csv   ({time.monotonic() - start:.0f} s)")
+    home = student_home(course, "reference")
+    print(f"A student fetches theirs (the report at the top of the notebook's page):\n"
+          f"  cd {home} && nbgrader fetch_feedback {assignment} {' '.join(student_exchange_args(course, 'reference'))}\n"
+          f"  -> {home / assignment / 'feedback'}/<timestamp>/{course.source_notebook(assignment).stem}.html")
     print(f"Dashboard: {reports.dashboards[0]}   Course: {reports.course}   LMS export: {reports.csv}")
     return 0

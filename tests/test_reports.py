@@ -1,8 +1,9 @@
 """Issue 11: feedback pages, class dashboard and LMS export, from a small real run, checked in Chromium.
 
-The fixture runs `make demo`'s pipeline (`run_demo`, which ends with `nnkit report`) on ps1 in a
+The fixture runs `make demo`'s pipeline (`run_demo`: hand-ins submitted and collected through a
+local nbgrader exchange, then autograde, feedback, `nnkit report` and `release_feedback`) on ps1 in a
 copy of the course, with one grading seed instead of five to keep it short, and two more hand-ins
-graded in the same autograde: `copycat` (the reference answers with renamed variables and a
+submitted and graded with the demo's three: `copycat` (the reference answers with renamed variables and a
 comment, which the similarity check must flag) and `broken_file` (not a notebook: unreadable).
 
 The browser tests drive Debian's /usr/bin/chromium through /usr/bin/chromedriver with
@@ -44,7 +45,7 @@ RENAMES = {"optimizer": "opt", "criterion": "loss_fn", "values": "vals", "recept
 def copycat_answers() -> dict[str, str]:
     """The reference answers with some variables renamed and a comment added: a disguised copy."""
     answers = {}
-    for cell, code in reference_answers(ROOT / "source" / ASSIGNMENT / NOTEBOOK).items():
+    for cell, code in reference_answers(ROOT / "source" / ASSIGNMENT / NOTEBOOK, markers=False).items():
         for old, new in RENAMES.items():
             code = re.sub(rf"\b{old}\b", new, code)
         answers[cell] = "# my own work\n" + code
@@ -58,14 +59,10 @@ def run(tmp_path_factory):
     reference = course.root / "grader_tests" / ASSIGNMENT / "ps1_reference.py"
     reference.write_text(reference.read_text().replace("SEEDS = range(5)", "SEEDS = range(1)"))
     assert "SEEDS = range(1)" in reference.read_text(), "ps1_reference.SEEDS changed: update this fixture"
-    for student in ("copycat", "broken_file"):
-        folder = course.root / "submitted" / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        (folder / "timestamp.txt").write_text("2026-11-25 12:00:00.000000 UTC")
-    nbformat.write(filled_release(ROOT / "release" / ASSIGNMENT / NOTEBOOK, copycat_answers()),
-                   str(course.root / "submitted" / "copycat" / ASSIGNMENT / NOTEBOOK))
-    (course.root / "submitted" / "broken_file" / ASSIGNMENT / NOTEBOOK).write_text('{"cells": [ truncated')
-    assert run_demo(course, ASSIGNMENT) == 0  # autograde, generate_feedback, export, nnkit report
+    extra = {"copycat": filled_release(ROOT / "release" / ASSIGNMENT / NOTEBOOK, copycat_answers()),
+             "broken_file": '{"cells": [ truncated'}
+    # submit and collect through a local exchange, autograde, generate_feedback, export, nnkit report, release_feedback
+    assert run_demo(course, ASSIGNMENT, extra_hand_ins=extra) == 0
     return course
 
 
@@ -209,6 +206,101 @@ def test_report_command(run):
                            "--to", "lms.csv"], cwd=run.root, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert (run.root / "lms.csv").read_text() == (run.root / "reports" / "lms_grades.csv").read_text()
+
+
+# ---------------------------------------------------------------------------------------------
+# nbgrader's hand-back and hand grading
+# ---------------------------------------------------------------------------------------------
+
+def _nbgrader(*args: str, cwd: Path) -> str:
+    env = {**os.environ, "PATH": f"{sys.prefix}/bin:{os.environ['PATH']}"}
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600, env=env)
+    assert done.returncode == 0, f"nbgrader {args[0]}: " + done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout + done.stderr
+
+
+def test_students_fetch_the_report_through_nbgrader_exchange(run):
+    """`nbgrader release_feedback`, then `nbgrader fetch_feedback` as the student (who submitted through the
+    same local exchange, in the fixture): what arrives is nbgrader's page with the kit's report in it (the
+    student's own score table), and no hidden test, grader source or mark scheme."""
+    from nnkit.demo import cell_scores
+
+    exchange = run.root / "exchange" / "shared"
+    _nbgrader("release_feedback", ASSIGNMENT, f"--Exchange.root={exchange}", cwd=run.root)
+    hidden_lines = {line.strip() for path in (ROOT / "grader_tests" / ASSIGNMENT).glob("*.py")
+                    for line in path.read_text().splitlines() if len(line.strip()) > 30}
+    for student in ("reference", "plausible_wrong", "broken_file"):
+        home = run.root / "exchange" / "home" / student     # where the fixture's `nbgrader submit` ran
+        _nbgrader("fetch_feedback", ASSIGNMENT, "--course", "nn-best-practices", f"--Exchange.root={exchange}",
+                  f"--Exchange.cache={home / '.nbgrader_cache'}", "--student", student, cwd=home)
+        fetched = [p for p in (home / ASSIGNMENT / "feedback").rglob("*") if p.is_file()]
+        assert [p.name for p in fetched] == [NOTEBOOK.replace(".ipynb", ".html")], fetched
+        html = fetched[0].read_text()
+        assert html.count('<section id="nnkit-report">') == 1 and 'id="notebook"' in html  # the report, then the notebook
+        assert f"{student} · " in html and '<table id="scores">' in html
+        scores = cell_scores(run, ASSIGNMENT, student)
+        for part in assignment_parts(run.source_notebook(ASSIGNMENT)):
+            row = re.search(rf'<tr id="part-{part.cell}">.*?<td class="num [a-z]+">([^<]*)</td>', html, re.S)
+            assert row, (student, part.cell)
+            shown = row.group(1).split(" / ")
+            assert float(shown[1]) == part.max_points
+            if part.kind == "hidden":
+                assert float(shown[0]) == scores[part.cell], (student, part.cell, shown)
+            else:
+                assert shown[0] == "to be graded", (student, part.cell, shown)   # not hand-graded in the fixture
+        if student == "plausible_wrong":
+            assert "departs from full-batch SGD" in html
+        if student == "broken_file":
+            assert "could not be read as a notebook" in html
+        assert not [s for s in SECRETS if s in html], student
+        assert not [line for line in hidden_lines if line in html], student
+
+
+def test_hand_grades_survive_a_regrade(run, tmp_path):
+    """A TA's manual score on an autograded cell (with extra credit) and the hand grade of a written answer
+    survive `nbgrader autograde --force`, in a copy of the graded course, on the blank release (the
+    quickest hand-in to grade again). `ResetAutogradedOverrides` clears the first only when enabled
+    (`--ResetAutogradedOverrides.enabled=True`), here run as autograde runs it, after `SaveAutoGrades`."""
+    from nbgrader.api import Gradebook
+    from traitlets.config import Config
+
+    from nnkit.grading.gradebook import ResetAutogradedOverrides
+
+    root = tmp_path / "course"
+    shutil.copytree(run.root, root, ignore=shutil.ignore_patterns("exchange"), symlinks=True)
+    db, student, notebook = f"sqlite:///{root / 'gradebook.db'}", "untouched", NOTEBOOK[:-6]
+
+    def grades() -> dict:
+        with Gradebook(db) as gb:
+            return {g.name: {**g.to_dict(), "score": g.score}
+                    for g in gb.find_submission_notebook(notebook, ASSIGNMENT, student).grades}
+
+    with Gradebook(db) as gb:   # what formgrader's "save" does (nbgrader's GradeHandler.put)
+        for name, manual, extra in (("hidden_model", 1.5, 0.5), ("q_broadcast", 2.0, None)):
+            grade = gb.find_grade(name, notebook, ASSIGNMENT, student)
+            grade.manual_score, grade.extra_credit = manual, extra
+            grade.needs_manual_grade = grade.manual_score is None and grade.auto_score is None
+        gb.db.commit()
+    assert grades()["hidden_model"]["auto_score"] == 0 and grades()["hidden_model"]["score"] == 2.0
+
+    log = _nbgrader("autograde", ASSIGNMENT, "--student", student, "--force", cwd=root)
+    assert "Resetting manual score" not in log
+    kept = grades()
+    assert (kept["hidden_model"]["auto_score"], kept["hidden_model"]["manual_score"],
+            kept["hidden_model"]["extra_credit"], kept["hidden_model"]["score"]) == (0, 1.5, 0.5, 2.0)
+    assert kept["hidden_model"]["needs_manual_grade"]          # nbgrader: a new automatic score to look at
+    assert (kept["q_broadcast"]["manual_score"], kept["q_broadcast"]["score"]) == (2.0, 2.0)
+
+    nb = read_notebook(root / "autograded" / student / ASSIGNMENT / NOTEBOOK)
+    resources = {"nbgrader": {"db_url": db, "notebook": notebook, "assignment": ASSIGNMENT, "student": student}}
+    ResetAutogradedOverrides()(nb, resources)                  # the default: off
+    assert grades() == kept
+    ResetAutogradedOverrides(config=Config({"ResetAutogradedOverrides": {"enabled": True}}))(nb, resources)
+    reset = grades()
+    assert (reset["hidden_model"]["manual_score"], reset["hidden_model"]["extra_credit"],
+            reset["hidden_model"]["score"], reset["hidden_model"]["needs_manual_grade"]) == (None, None, 0, False)
+    assert (reset["q_broadcast"]["manual_score"], reset["q_broadcast"]["score"]) == (2.0, 2.0)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -60,6 +60,15 @@ class Course:
         """The mutant bank (see `nnkit.variants`)."""
         return self.root / "variants"
 
+    @property
+    def course_id(self) -> str:
+        """`c.CourseDirectory.course_id` as nbgrader_config.py sets it (the folder's name where it does not):
+        the course's name in nbgrader's exchange."""
+        config = self.root / "nbgrader_config.py"
+        lines = config.read_text().splitlines() if config.is_file() else []
+        return next((line.split("=", 1)[1].split("#", 1)[0].strip().strip("\"'") for line in lines
+                     if line.strip().startswith("c.CourseDirectory.course_id")), self.root.name)
+
     def source_notebook(self, assignment: str) -> Path:
         folder = self.root / "source" / assignment
         notebooks = sorted(folder.glob("*.ipynb"))

@@ -8,6 +8,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import CsvExportPlugin
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Bool
 
 from nnkit.grading.notebook import grade_id, nbgrader_meta
 from nnkit.grading.status import GradingRecord, Status, read_record, write_record
@@ -15,13 +16,20 @@ from nnkit.grading.status import GradingRecord, Status, read_record, write_recor
 
 
 class ResetAutogradedOverrides(NbGraderPreprocessor):
-    """Clear manual scores and extra credit on autograded code cells.
+    """On request only: clear manual scores and extra credit on autograded code cells.
 
-    nbgrader keeps both across re-runs of autograde, so a submission that once
-    reached the gradebook (plain nbgrader runs student code as the instructor)
-    could keep a forged score forever. Autograded cells are re-scored from
-    scratch on every run; give credit by hand on the written questions.
+    A TA's manual score on an autograded cell (formgrader's override) is kept by default when the
+    notebook is autograded again (`nbgrader autograde --force`, `nnkit batch --force`): nbgrader's
+    own `SaveAutoGrades` keeps it and marks the cell "needs manual grade" so that the TA looks again
+    at the new automatic score. `--ResetAutogradedOverrides.enabled=True` on an autograde run (or
+    `c.ResetAutogradedOverrides.enabled = True`) re-scores those cells from scratch instead: for a
+    regrade after a grader fix, or a gradebook a student's code could once write to (plain nbgrader
+    runs student code as the instructor; the kit's sandbox hides the gradebook). Hand grades of the
+    written questions (markdown cells) are never touched.
     """
+
+    enabled = Bool(False, help="Clear TAs' manual scores and extra credit on autograded cells at this "
+                               "autograde (default: keep them)").tag(config=True)
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]

@@ -13,7 +13,7 @@ from nbgrader.api import Gradebook
 from nnkit.grading.course import Course, CourseProblem
 from nnkit.grading.notebook import is_solution, read_notebook
 from nnkit.grading.status import Status
-from nnkit.report import similarity
+from nnkit.report import handback, similarity
 from nnkit.report.bands import load_bands
 from nnkit.report.collect import AssignmentResults, StudentResult, collect
 from nnkit.report.explain import explanations
@@ -48,7 +48,8 @@ def feedback_path(course: Course, student: str, assignment: str) -> Path:
 
 
 def write_feedback(course: Course, result: StudentResult, env: jinja2.Environment | None = None) -> Path:
-    """feedback/<student>/<assignment>/report.html for one student (next to nbgrader's page)."""
+    """feedback/<student>/<assignment>/report.html for one student, and the same report at the top
+    of nbgrader's page beside it (`<notebook>.html`), the one file nbgrader's hand-back delivers."""
     env = env or _environment()
     device = result.run.device if result.run.device != "?" else "cpu"
     bands = load_bands(course.root, result.assignment, device)
@@ -58,11 +59,16 @@ def write_feedback(course: Course, result: StudentResult, env: jinja2.Environmen
     nbgrader_page = path.parent / f"{result.notebook}.html"
     notes = [str(n) for n in (result.record.graders or {}).get("notes", [])] if result.record else []
     seeds = next((b.seeds for b in bands.values()), None)
-    html = env.get_template("feedback.html.j2").render(
-        r=result, css=_css(), views=views, explanations=explanations(result), notes=notes,
-        full_page=nbgrader_page.name if nbgrader_page.is_file() else None, seeds=seeds,
-        device="GPU" if device.startswith("cuda") else "CPU")
-    path.write_text(html)
+
+    def render(full_page: str | None) -> str:
+        return env.get_template("feedback.html.j2").render(
+            r=result, css=_css(), views=views, explanations=explanations(result), notes=notes,
+            full_page=full_page, seeds=seeds, device="GPU" if device.startswith("cuda") else "CPU")
+
+    path.write_text(render(nbgrader_page.name if nbgrader_page.is_file() else None))
+    if nbgrader_page.is_file():
+        # what `nbgrader release_feedback` hands back and `fetch_feedback` fetches (nnkit/report/handback.py)
+        handback.embed(nbgrader_page, render("#notebook"))
     return path
 
 
@@ -178,11 +184,8 @@ def write_course_dashboard(course: Course, all_results: list[AssignmentResults],
             cells.append({"text": f"{mine.score:g}" + ("" if mine.status is Status.GRADED else f" ({mine.status.value})"),
                           "link": os.path.relpath(page, out) if page.is_file() else None})
         rows.append({"student": student, "cells": cells, "total": total})
-    config = (course.root / "nbgrader_config.py").read_text()
-    course_id = next((line.split("=", 1)[1].strip().strip("\"'") for line in config.splitlines()
-                      if line.strip().startswith("c.CourseDirectory.course_id")), course.root.name)
     path = out / "index.html"
-    path.write_text(env.get_template("course.html.j2").render(css=_css(), course_id=course_id, assignments=summaries,
+    path.write_text(env.get_template("course.html.j2").render(css=_css(), course_id=course.course_id, assignments=summaries,
                                                               rows=rows))
     return path
 

@@ -185,6 +185,16 @@ def collect(course: Course, assignment: str) -> AssignmentResults:
     return AssignmentResults(assignment, notebook, parts, results)
 
 
+def collect_student(course: Course, assignment: str, student: str) -> StudentResult:
+    """One student's result (what `collect` gives for them), for a single feedback page."""
+    source = course.source_notebook(assignment)
+    db = course.root / "gradebook.db"
+    if not db.is_file():
+        raise CourseProblem(f"{db} does not exist: run `nbgrader autograde {assignment}` before `nnkit report`.")
+    with Gradebook(f"sqlite:///{db}") as gb:
+        return _student(course, gb, assignment, source.stem, assignment_parts(source), student)
+
+
 def _student(course: Course, gb: Gradebook, assignment: str, notebook: str, parts: list[Part],
              student: str) -> StudentResult:
     folder = course.root / "autograded" / student / assignment
