@@ -80,4 +80,4 @@ gpu-check:
 # What nbgrader, `make demo` and `nnkit report` generated (autograded/README.md is committed: it stays).
 clean:
 	find autograded -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
-	rm -rf submitted feedback gradebook.db grades.csv reports
+	rm -rf submitted feedback exchange gradebook.db grades.csv reports
