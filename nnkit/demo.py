@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 
 from nnkit.grading.course import Course
-from nnkit.grading.notebook import grade_id, hidden_grader_cells, is_solution, read_notebook
+from nnkit.grading.notebook import grade_id, hidden_grader_cells, is_solution, read_notebook, with_solutions
 from nnkit.grading.results import cell_points
 from nnkit.variants import discover
 
@@ -81,11 +81,7 @@ def hand_in(course: Course, assignment: str, student: str, notebook: nbformat.No
 
 def filled_release(release_nb: Path, answers: dict[str, str]) -> nbformat.NotebookNode:
     """The release notebook with some solution cells answered, as a student would hand it in."""
-    nb = read_notebook(release_nb)
-    for cell in nb.cells:
-        if is_solution(cell) and grade_id(cell) in answers:
-            cell.source = answers[grade_id(cell)]
-    return nb
+    return with_solutions(release_nb, answers)
 
 
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")

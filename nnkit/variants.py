@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from nnkit.grading.notebook import grade_id, is_solution, read_notebook
+from nnkit.grading.notebook import with_solutions
 from nnkit.grading.results import describe_grader_error
 from nnkit.grading.status import Status
 
@@ -65,15 +65,7 @@ def discover(root: Path, assignments: list[str] | None = None) -> list[Variant]:
 
 def apply_variant(source_notebook: Path, cells: dict[str, str]) -> nbformat.NotebookNode:
     """The source notebook (the reference solution) with the given solution cells replaced."""
-    nb = read_notebook(source_notebook)
-    known = {grade_id(c) for c in nb.cells if is_solution(c)}
-    unknown = set(cells) - known
-    if unknown:
-        raise ValueError(f"{source_notebook}: no solution cell named {', '.join(sorted(unknown))}")
-    for cell in nb.cells:
-        if is_solution(cell) and grade_id(cell) in cells:
-            cell.source = cells[grade_id(cell)]
-    return nb
+    return with_solutions(source_notebook, cells, strict=True)
 
 
 @dataclass

@@ -41,9 +41,9 @@ class Course:
     def containing(cls, *starts: Path) -> "Course":
         """The nearest folder above any of `starts` that holds `nbgrader_config.py` and `grader_tests/`."""
         for start in starts:
-            for folder in [start, *start.resolve().parents]:
-                if (folder / "nbgrader_config.py").is_file() and (folder / "grader_tests").is_dir():
-                    return cls(folder)
+            folder = course_folder_above(start)
+            if folder is not None:
+                return cls(folder)
         raise CourseProblem(f"no course folder (with nbgrader_config.py and grader_tests/) above {starts[0]}")
 
     def assignments(self) -> list[str]:
@@ -88,3 +88,12 @@ class Course:
         raise CourseProblem(
             f"cannot tell which assignment {submission} belongs to; pass --assignment "
             f"(one of: {', '.join(known)}).")
+
+
+def course_folder_above(start: Path, *, with_graders: bool = True) -> Path | None:
+    """The nearest folder at or above `start` that holds `nbgrader_config.py` (and `grader_tests/`
+    unless `with_graders` is False: a student's copy of a course has no graders), else None."""
+    for folder in [Path(start), *Path(start).resolve().parents]:
+        if (folder / "nbgrader_config.py").is_file() and (not with_graders or (folder / "grader_tests").is_dir()):
+            return folder
+    return None

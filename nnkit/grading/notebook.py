@@ -212,3 +212,18 @@ def assemble_module_source(source_nb, submission_nb, replacements: dict[str, str
             code, origin = cell.source, f"given cell '{gid or '?'}'"
         parts.append(f"# ---- {origin} ----\n{_strip_magics(code)}\n")
     return "\n".join(parts)
+
+
+def with_solutions(notebook: Path, answers: dict[str, str], *, strict: bool = False):
+    """The notebook at `notebook` with the solution cells named in `answers` (grade id -> source)
+    replaced: a student's hand-in made from the release, or a variant of the bank made from the
+    source. `strict`: a name that is no solution cell of the notebook is an error."""
+    nb = read_notebook(notebook)
+    known = {grade_id(c) for c in nb.cells if is_solution(c)}
+    unknown = set(answers) - known
+    if strict and unknown:
+        raise ValueError(f"{notebook}: no solution cell named {', '.join(sorted(unknown))}")
+    for cell in nb.cells:
+        if is_solution(cell) and grade_id(cell) in answers:
+            cell.source = answers[grade_id(cell)]
+    return nb

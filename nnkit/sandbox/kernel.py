@@ -39,10 +39,9 @@ def find_course_root(start: Path) -> Path | None:
     """``$NNKIT_COURSE_ROOT`` or the nearest ancestor of ``start`` with nbgrader_config.py."""
     if os.environ.get("NNKIT_COURSE_ROOT"):
         return Path(os.environ["NNKIT_COURSE_ROOT"]).resolve()
-    for d in [start, *start.parents]:
-        if (d / "nbgrader_config.py").is_file():
-            return d
-    return None
+    from nnkit.grading.course import course_folder_above
+
+    return course_folder_above(start, with_graders=False)
 
 
 def _sweep_stale(tmp: Path) -> None:
