@@ -17,7 +17,7 @@ from nnkit.threads import use_grading_threads
 from nnkit.grading.execute import SafeExecute
 from nnkit.grading.gradebook import ResetAutogradedOverrides, StatusCsvExport
 from nnkit.grading.intake import IntakeExporter, match_misnamed_notebooks
-from nnkit.grading.preprocessor import RunHiddenGraders, StartHiddenGraders
+from nnkit.grading.preprocessor import RecordGradingStatus, RemovePlantedFiles, RunHiddenGraders, StartHiddenGraders
 from nnkit.grading.repair import RepairCells
 from nnkit.report.handback import embed_report_hook
 
@@ -43,7 +43,9 @@ c.Autograde.autograde_preprocessors = [
     SafeExecute,
     ClearMetadataPreprocessor,
     LimitOutput,
+    RemovePlantedFiles,  # what the student's kernel left in its folder, before nbgrader reads it
     RunHiddenGraders,
+    RecordGradingStatus,  # .nnkit-status.json: how grading this hand-in ended
     SaveAutoGrades,
     ResetAutogradedOverrides,
     AssignLatePenalties,

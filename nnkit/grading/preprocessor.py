@@ -12,6 +12,11 @@ separate process and rewrites every hidden-grader cell's outputs:
 Whatever the student's kernel printed into those cells is discarded, and a cell
 always ends with an output this step wrote, so it can never keep full marks by
 default.
+
+Around it, in `nbgrader_config.py`'s order: `StartHiddenGraders` (first: the graders start
+while the kernel runs), `RemovePlantedFiles` (after the kernel: what its code left in the
+folder), `RunHiddenGraders`, then `RecordGradingStatus` (the hand-in's record, from the run
+`RunHiddenGraders` leaves in ``resources["nnkit"]["run"]``).
 """
 from __future__ import annotations
 
@@ -82,10 +87,6 @@ class RunHiddenGraders(NbGraderPreprocessor):
         if not cells:
             return nb, resources
         info = resources["nbgrader"]
-        folder = resources.get("metadata", {}).get("path")
-        if folder:
-            for name in remove_planted_files(Path(folder)):
-                self.log.warning("Removed %s (a link or special file) left by %s's code", name, info.get("student"))
         started = resources.get("nnkit", {}).pop("graders", None)
         if started is None or started.sources != _sources(nb):
             started = self.start(nb, resources)   # not started early, or the sources changed since
@@ -102,13 +103,39 @@ class RunHiddenGraders(NbGraderPreprocessor):
             cell.outputs = cell_outputs(run, grade_id(cell))
         if run.notes:
             cells[0].outputs.insert(0, new_output("stream", name="stdout", text="".join(f"Note: {n}\n" for n in run.notes)))
+        resources.setdefault("nnkit", {})["run"] = run   # for RecordGradingStatus
+        return nb, resources
+
+
+class RemovePlantedFiles(NbGraderPreprocessor):
+    """After the student's kernel has run: delete the links, FIFOs and other special files its code
+    left in the autograded folder, which nbgrader (running as the instructor) would follow or block on."""
+
+    def preprocess(self, nb, resources):
+        folder = resources.get("metadata", {}).get("path")
         if folder:
-            execution = resources.get("nnkit", {}).get("execution", {"status": Status.GRADED, "detail": ""})
-            note = intake_note(nb)
-            write_status(Path(folder), execution, {"status": run.status, "seconds": round(run.seconds, 1),
-                                                   "device": run.device, "notes": run.notes,
-                                                   "grader_errors": run.grader_errors},
-                         note and vars(note), run.measurements)
+            for name in remove_planted_files(Path(folder)):
+                self.log.warning("Removed %s (a link or special file) left by %s's code", name,
+                                 resources["nbgrader"].get("student"))
+        return nb, resources
+
+
+class RecordGradingStatus(NbGraderPreprocessor):
+    """After `RunHiddenGraders`: write the hand-in's record (`.nnkit-status.json`: its `Status`, the
+    graders' seconds, device, notes and grader errors, the intake's note, the student's own
+    measurements) for the export's status column, the batch runner and the reports."""
+
+    def preprocess(self, nb, resources):
+        folder = resources.get("metadata", {}).get("path")
+        run = resources.get("nnkit", {}).get("run")
+        if not folder or run is None:
+            return nb, resources
+        execution = resources.get("nnkit", {}).get("execution", {"status": Status.GRADED, "detail": ""})
+        note = intake_note(nb)
+        write_status(Path(folder), execution, {"status": run.status, "seconds": round(run.seconds, 1),
+                                               "device": run.device, "notes": run.notes,
+                                               "grader_errors": run.grader_errors},
+                     note and vars(note), run.measurements)
         return nb, resources
 
 
