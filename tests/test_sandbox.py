@@ -252,6 +252,13 @@ def test_mnist_under_tmp_is_readable_inside_the_sandbox(tmp_path, monkeypatch):
     read = subprocess.run(sandbox_argv([sys.executable, "-c", f"print(open({str(data / 'train-labels-idx1-ubyte')!r}).read())"]),
                           capture_output=True, text=True, timeout=60)
     assert read.stdout.strip() == "labels", read.stderr
+    # `../shared` beside a clone under /tmp is often a link: $MNIST_ROOT goes through it.
+    (tmp_path / "shared").symlink_to(tmp_path)
+    monkeypatch.setenv("MNIST_ROOT", str(tmp_path / "shared" / "mnist"))
+    read = subprocess.run(sandbox_argv([sys.executable, "-c", "import os; "
+                                        "print(open(os.environ['MNIST_ROOT'] + '/train-labels-idx1-ubyte').read())"]),
+                          capture_output=True, text=True, timeout=60)
+    assert read.stdout.strip() == "labels", read.stderr
     write = subprocess.run(sandbox_argv([sys.executable, "-c", f"open({str(data / 'x')!r}, 'w')"]),
                            capture_output=True, text=True, timeout=60)
     assert write.returncode != 0 and not (data / "x").exists()

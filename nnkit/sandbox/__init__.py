@@ -130,6 +130,12 @@ def _data_roots() -> list[Path]:
     return [Path(root).resolve()] if root and Path(root).is_dir() else []
 
 
+def _data_env() -> list[str]:
+    """$MNIST_ROOT as the folder it resolves to: the path as given may go through a link in a
+    folder the sandbox replaces (`../shared` linked from under /tmp), the resolved one is bound."""
+    return [arg for root in _data_roots() for arg in ("--setenv", "MNIST_ROOT", str(root))]
+
+
 def _inside(p: Path, d: Path) -> bool:
     return p == d or d in p.parents
 
@@ -163,7 +169,7 @@ def sandbox_argv(argv: Sequence[str | os.PathLike], *, writable: Iterable[Path] 
         mounts = sorted([(len(h.parts), 0, "--tmpfs", h) for h in hid]
                         + [(len(r.parts), 1, "--ro-bind", r) for r in ro]
                         + [(len(w.parts), 2, "--bind", w) for w in wr])
-        args = _bwrap_base() + _env_args() + _gpu_args(limits)
+        args = _bwrap_base() + _env_args() + _gpu_args(limits) + _data_env()
         for _, _, kind, p in mounts:
             args += [kind, str(p)] if kind == "--tmpfs" else [kind, str(p), str(p)]
         cmd = args + ["--"] + cmd
