@@ -830,7 +830,7 @@ def worker_hog(args) -> int:
     course = Course(Path(args.course))
     limits = Limits(gpu=True)
     with tempfile.TemporaryDirectory(prefix="nnkit-hog-") as tmp:
-        hog = Probe(HOG_SOURCE, Path(tmp), device="cuda", default_budget=120,
+        hog = Probe(HOG_SOURCE, Path(tmp), default_budget=120,
                     wrap=lambda argv, folder: sandbox_argv(argv, writable=[folder], hidden=[course.root], limits=limits))
         try:
             held, refused = hog.module.held()

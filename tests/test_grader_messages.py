@@ -45,7 +45,7 @@ def variant(tmp_path):
         path = ROOT / "variants" / assignment / kind / f"{name}.py"
         code = parse_variant(path, assignment, kind).cells[cell]
         source = f"# ---- given cell 'imports' ----\nimport math\nimport torch\n# ---- your solution cell '{cell}' ----\n{code}"
-        probe = Probe(source, tmp_path / f"{name}-{len(probes)}", device=torch.device("cpu"), default_budget=120)
+        probe = Probe(source, tmp_path / f"{name}-{len(probes)}", default_budget=120)
         probes.append(probe)
         return probe.module, probe
 

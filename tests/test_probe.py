@@ -139,7 +139,7 @@ def start_probe(request, tmp_path):
     started = []
 
     def start(source: str, folder=None, **options) -> Probe:
-        found = Probe(source, folder or tmp_path, device=torch.device("cpu"), default_budget=20,
+        found = Probe(source, folder or tmp_path, default_budget=20,
                       zygote=str(zygote.socket_path) if zygote else "", **options)
         started.append(found)
         return found
@@ -306,7 +306,7 @@ def test_a_cell_that_kills_the_probe_while_loading_is_left_out(start_probe):
 # ---------------------------------------------------------------- probes forked from a zygote (the variant bank)
 def test_probes_forked_from_one_zygote_start_clean(zygote, tmp_path):
     def start_probe(source, folder):
-        return Probe(source, folder, device=torch.device("cpu"), default_budget=20, zygote=str(zygote.socket_path))
+        return Probe(source, folder, default_budget=20, zygote=str(zygote.socket_path))
 
     vandal = start_probe(MODULE + "\ntorch.nn.functional.relu = lambda x: x\ntorch.vandalised = True\n"
                          "torch.manual_seed(123)\ntorch.set_num_threads(2)\n", tmp_path / "vandal")
@@ -326,7 +326,7 @@ def test_probes_forked_from_one_zygote_start_clean(zygote, tmp_path):
 def test_a_zygote_that_is_gone_is_named_in_the_crash(tmp_path):
     gone = tmp_path / "spool" / "zygote.sock"
     gone.parent.mkdir()
-    probe = Probe(MODULE, tmp_path, device=torch.device("cpu"), default_budget=20, zygote=str(gone))
+    probe = Probe(MODULE, tmp_path, default_budget=20, zygote=str(gone))
     with pytest.raises(ProbeCrashed, match=f"The probe zygote at {gone} did not fork a probe"):
         probe.module.triple(1)
 
@@ -356,7 +356,7 @@ def reaches_the_network():
         return False
 """
     zygote = ProbeZygote(ROOT)
-    probe = Probe(source, tmp_path, device=torch.device("cpu"), default_budget=20, zygote=str(zygote.socket_path))
+    probe = Probe(source, tmp_path, default_budget=20, zygote=str(zygote.socket_path))
     try:
         assert probe.module.course_file_seen() is False
         assert probe.module.reaches_the_network() is False

@@ -27,10 +27,6 @@ _equal = torch.equal
 _float_types = (float, int)
 
 
-def _type_name(value) -> str:
-    return type_name(value)
-
-
 def expect(condition, message: str) -> None:
     """Fail the current test with `message` unless `condition` is literally True.
 
@@ -48,7 +44,7 @@ def expect(condition, message: str) -> None:
 def real_tensor(value, what: str) -> torch.Tensor:
     """Return `value` if it is a genuine `torch.Tensor` (not a subclass or look-alike)."""
     if type(value) is not _Tensor and not (isinstance(value, torch.nn.Parameter)):
-        raise GraderFailure(f"{what} should be a torch.Tensor, got {_type_name(value)}.")
+        raise GraderFailure(f"{what} should be a torch.Tensor, got {type_name(value)}.")
     return value.detach()
 
 
@@ -60,7 +56,7 @@ def real_float(value, what: str) -> float:
         return float(value.detach().cpu().item())
     if type(value) in _float_types or isinstance(value, (np.floating, np.integer)):
         return float(value)
-    raise GraderFailure(f"{what} should be a number, got {_type_name(value)}.")
+    raise GraderFailure(f"{what} should be a number, got {type_name(value)}.")
 
 
 def close(a: torch.Tensor, b: torch.Tensor, *, rtol=1e-5, atol=1e-6) -> bool:

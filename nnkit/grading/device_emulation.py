@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 from torch.overrides import TorchFunctionMode
-from torch.utils._pytree import tree_flatten, tree_map
+from torch.utils._pytree import tree_flatten
 
 TAG = "_nnkit_emulated_cuda"
 CUDA = torch.device("cuda", 0)
@@ -159,9 +159,7 @@ class SecondDevice(TorchFunctionMode):
     def _move(func, args, kwargs):
         tensor = args[0]
         if func is _T.cuda:
-            target, args, kwargs = True, (tensor,), {k: v for k, v in kwargs.items() if k != "device"}
-            func = _T.to
-            args = (tensor, "cpu")
+            func, target, args, kwargs = _T.to, True, (tensor, "cpu"), {}
         elif func is _T.cpu:
             target = False
         elif func is _T.type:
@@ -195,10 +193,3 @@ class SecondDevice(TorchFunctionMode):
             result = tensor.view_as(tensor)   # another device is another tensor, as on CUDA
         return _tag(result, target)
 
-
-def emulated_cuda() -> SecondDevice:
-    """The mode to enter for the whole of a checker's session (``mode.__enter__()``)."""
-    return SecondDevice()
-
-
-__all__ = ["SecondDevice", "EmulatedDeviceError", "emulated_cuda", "on_cuda", "tree_map"]

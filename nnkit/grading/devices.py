@@ -6,8 +6,8 @@
    the student's code runs. A grader puts on it, with ``.to(device)`` or ``device=device``, only
    the inputs it hands to the student's code.
 2. Whatever the probe sends back arrives on the **CPU** (`nnkit.grading.wire.decode`), whatever the
-   student's code computed it on; so do the values copied back into a grader's own tensors and
-   models after a call (they keep the device they had).
+   student's code computed it on. The values copied back into a grader's own tensors and models
+   after a call (their side effects) are copied into them where they are: those keep their device.
 3. The checker **judges on the CPU**: a reference computation that mirrors a student's run may
    happen on the grading device, but its result is brought to the CPU (``.cpu()``) before it
    meets anything the probe returned; `checks.close` and `checks.identical` compare on the CPU.

@@ -131,7 +131,7 @@ class GraderSession:
 
             def wrap(argv, folder):
                 return sandbox_argv(argv, writable=[folder], hidden=hidden, limits=limits)
-        self.probe = Probe(assemble_module_source(source_nb, student_nb), tmp, device=probe_device(self.job.device),
+        self.probe = Probe(assemble_module_source(source_nb, student_nb), tmp,
                            threads=self.job.threads, wrap=wrap, default_budget=self.job.per_test_timeout,
                            partial=bool(self.job.only_cells), zygote=self.job.probe_zygote,
                            cell_load_seconds=self.job.cell_load_seconds)

@@ -79,14 +79,13 @@ class ProbeEvents:
 class Probe:
     """One sandboxed probe process at a time, restarted after it dies or hangs."""
 
-    def __init__(self, module_source: str, workdir: Path, *, device: str = "cpu", threads: int = 1,
+    def __init__(self, module_source: str, workdir: Path, *, threads: int = 1,
                  wrap=None, default_budget: float = 300.0, partial: bool = False, zygote: str = "",
                  cell_load_seconds: float = CELL_LOAD_SECONDS):
         self.module_source = module_source
         self.zygote = zygote                  # a probe zygote's socket: fork probes from it (probe_zygote)
         self.warm_up = warm_up_modules(module_source, partial)
         self.workdir = Path(workdir)
-        self.device = device                  # "cuda" where the probe may use the GPU, else "cpu" (devices.probe_device)
         self.emulated_cuda = False            # the checker emulates CUDA: requests name the CPU instead
         self.threads = threads
         self.wrap = wrap                      # argv -> sandboxed argv (see nnkit.sandbox.sandbox_argv)
