@@ -9,12 +9,13 @@ import os
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
-    AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearMarkScheme, ClearOutput, DeduplicateIds,
+    AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearMarkScheme, DeduplicateIds,
     GetGrades, LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 
 from nnkit.data import mnist_root
 from nnkit.threads import use_grading_threads
 from nnkit.grading.execute import SafeExecute
+from nnkit.grading.experiments import KeepExperimentOutputs
 from nnkit.grading.gradebook import ResetAutogradedOverrides, StatusCsvExport
 from nnkit.grading.intake import IntakeExporter, match_misnamed_notebooks
 from nnkit.grading.preprocessor import RecordGradingStatus, RemovePlantedFiles, RunHiddenGraders, StartHiddenGraders
@@ -30,8 +31,9 @@ c.CourseDirectory.course_id = "nn-best-practices"
 c.Autograde.pre_convert_hook = match_misnamed_notebooks
 c.Autograde.exporter_class = IntakeExporter
 # Repair deleted, duplicated or retagged cells from source/ before nbgrader looks at them.
+# Experiment cells keep the outputs the student handed in and are not run again (nnkit/grading/experiments.py).
 c.Autograde.sanitize_preprocessors = [
-    ClearOutput,
+    KeepExperimentOutputs,
     RepairCells,
     DeduplicateIds,
     OverwriteKernelspec,

@@ -15,7 +15,8 @@ Plain nbgrader loses a student's whole submission when the kernel dies
   flood makes the kernel's threads fail to start and nbclient then raises
   ``ValueError: Invalid Signature`` (or another error of its own) out of the
   executor, and plain nbgrader drops the student;
-* records how execution ended in `resources["nnkit"]["execution"]`.
+* records how execution ended in `resources["nnkit"]["execution"]`;
+* skips experiment cells, which keep their handed-in outputs (nnkit/grading/experiments.py).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
+from nnkit.grading.experiments import is_experiment
 from nnkit.grading.status import Status
 
 
@@ -85,6 +87,8 @@ class SafeExecute(Execute):
             pass
 
     def preprocess_cell(self, cell, resources, index):
+        if is_experiment(cell):
+            return cell, resources
         self._current_cell = cell
         return super().preprocess_cell(cell, resources, index)
 
