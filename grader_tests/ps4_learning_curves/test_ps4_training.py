@@ -13,8 +13,9 @@ import torch
 
 from claims import CIRCLE_LINEAR, CIRCLE_RELU, SPIRAL_OVERFIT, rise_ratio
 from nnkit.grading.api import close, expect, is_module, real_float, real_tensor, seed_everything, type_name, watched
-from ps4_reference import (accuracy, as_schedule, call_many, circle_data, fit, linear_layers, make_mlp, run,
-                           scheduler_created, seed_both, spiral_data, step_decay_lr, train_test_split)
+from ps4_reference import (accuracy, as_schedule, call_many, circle_data, fit, linear_layers, make_mlp,
+                           reference_history, run, scheduler_created, seed_both, spiral_data, step_decay_lr,
+                           train_test_split)
 
 _tanh, _relu, _sigmoid, _linear = torch.tanh, torch.relu, torch.sigmoid, torch.nn.functional.linear
 _MultiStepLR, _SGD = torch.optim.lr_scheduler.MultiStepLR, torch.optim.SGD
@@ -227,8 +228,8 @@ def test_is_overfitting_parameters(submission):
 @pytest.mark.grade_cell("hidden_is_overfitting")
 def test_is_overfitting_on_real_runs(submission):
     for seed in BEHAVIOUR_SEEDS:
-        _, _, spiral = run("spiral", seed, **SPIRAL_OVERFIT)
-        _, _, circle = run("circle", seed, **CIRCLE_RELU)
+        spiral = reference_history("spiral", seed, **SPIRAL_OVERFIT)
+        circle = reference_history("circle", seed, **CIRCLE_RELU)
         expect(_flag(submission, spiral["test_loss"], "a run", window=100) is True,
                f"is_overfitting(window=100) missed the rising test loss of the noisy spiral run (seed {seed}).")
         expect(_flag(submission, circle["test_loss"], "a run", window=100) is False,

@@ -5,7 +5,8 @@
 * verdicts: `expect`, `GraderFailure` and the student-facing failures (`StudentRaised` ...);
 * reading what the student's code returned: `real_tensor`, `real_float`, `close`, `identical`,
   `all_finite`, `type_name`, `is_module`, `watched` (which of torch's own code ran);
-* the graders' own randomness and device: `seed_everything`, `pick_device`.
+* the graders' own randomness and device: `seed_everything`, `pick_device`;
+* `cached_reference`: a reference run that is the same for every hand-in, computed once.
 
 Where tensors live while a grader runs: `nnkit.grading.devices` (what the probe returns is on the
 CPU; the checker judges there). The fixtures (`submission`, `probe`, `device`, `measure`, ...) and
@@ -16,8 +17,9 @@ from nnkit.grading.devices import pick_device
 from nnkit.grading.failure import (GraderFailure, ProbeCrashed, ProbeRefused, ProbeTimedOut, StudentAttributeError,
                                    StudentRaised, StudentTypeError)
 from nnkit.grading.proxy import is_module, type_name, watched
+from nnkit.grading.reference_cache import cached_reference
 from nnkit.grading.seeding import seed_everything
 
 __all__ = ["GraderFailure", "ProbeCrashed", "ProbeRefused", "ProbeTimedOut", "StudentAttributeError",
-           "StudentRaised", "StudentTypeError", "all_finite", "close", "expect", "identical", "is_module",
-           "pick_device", "real_float", "real_tensor", "seed_everything", "type_name", "watched"]
+           "StudentRaised", "StudentTypeError", "all_finite", "cached_reference", "close", "expect", "identical",
+           "is_module", "pick_device", "real_float", "real_tensor", "seed_everything", "type_name", "watched"]
