@@ -72,7 +72,7 @@ wheelhouse-full:
 	$(PYTHON) -m nnkit.wheelhouse build --python-version $(WHEEL_PY) --jupyter carry
 
 # `make gpu-check` there: installs from carry/wheels what GPU_PY lacks (never torch or numpy), then runs
-# nnkit/gpu_check.py within its deadline: reference solutions on CUDA and the CPU, the mutant bank
+# nnkit/gpu_check/ within its deadline: reference solutions on CUDA and the CPU, the mutant bank
 # and the calibration on CUDA, one nbgrader autograde -> gpu-check/ (results.jsonl, summary.md).
 # GPU_PY: the machine's own Python (here the first python3 on PATH, .venv's where there is one).
 GPU_PY ?= python3

@@ -2,6 +2,7 @@
 
     pytest grader_tests --submission path/to/notebook.ipynb
 
-The options, fixtures and the `grade_cell` marker come from nnkit's pytest plugin.
+The options, fixtures and the `grade_cell` marker come from nnkit's pytest plugin, loaded the pytest
+way (this is the graders' rootdir conftest: `runner.checker_command` passes --rootdir grader_tests).
 """
-from nnkit.grading.pytest_plugin import *  # noqa: F401,F403
+pytest_plugins = ["nnkit.grading.pytest_plugin"]

@@ -40,7 +40,8 @@ def mnist_folder() -> Path:
 
 # `make check`, the fast tier (under 3 minutes, after every change): units, release sync, one grader
 # run. Tests join it with @pytest.mark.check, or here, by file or by test, to keep others' files as they are.
-CHECK_TIER_FILES = {"test_grading_units.py", "test_data.py", "test_release.py", "test_authoring.py"}
+CHECK_TIER_FILES = {"test_grading_units.py", "test_data.py", "test_release.py", "test_authoring.py",
+                    "test_architecture.py"}
 CHECK_TIER_TESTS = {"test_graders.py::test_reference_solution_passes_every_grader[ps1_learning_rates]"}
 
 

@@ -17,7 +17,7 @@ from conftest import COURSE, course_copy
 from nnkit.grading import wire
 from nnkit.grading.device_emulation import EmulatedDeviceError, SecondDevice, on_cuda
 from nnkit.grading.devices import EMULATED, pick_device, probe_device
-from nnkit.grading.pytest_plugin import GRADER_ERROR_MESSAGE
+from nnkit.grading.verdicts import GRADER_ERROR_MESSAGE
 from nnkit.grading.results import summarise
 from nnkit.grading.runner import run_graders
 from nnkit.variants import check_all, discover

@@ -1,4 +1,4 @@
-"""`make gpu-check` (nnkit/gpu_check.py) and `make wheelhouse` (nnkit/wheelhouse.py), on the CPU and
+"""`make gpu-check` (nnkit/gpu_check/) and `make wheelhouse` (nnkit/wheelhouse.py), on the CPU and
 without a grader run: the machine part, the records, the verdicts, the process-tree kill, the
 calibration report's merge of seeds measured apart."""
 from __future__ import annotations
@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from nnkit import gpu_check, wheelhouse
+from nnkit import wheelhouse
+from nnkit.gpu_check import check as gpu_check_run, machine as gpu_machine, processes as gpu_processes
+from nnkit.gpu_check import records as gpu_records, summary as gpu_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.check
@@ -30,7 +32,7 @@ def test_machine_only_says_what_it_checked(tmp_path):
     machine = records[0]
     assert machine["status"] == "ok" and machine["torch"] and machine["python"]
     if not machine["cuda"]:          # asked in a subprocess: this process never asks CUDA
-        assert gpu_check.NO_GPU in done.stdout
+        assert gpu_machine.NO_GPU in done.stdout
     assert records[-1]["failures"] == [] and records[-1]["not_reached"] == []
     summary = (out / "summary.md").read_text()
     assert "PASSED" in summary and "Machine: Python" in summary
@@ -48,14 +50,14 @@ def _run(device, score, status="graded", max_score=16.0, errors=()):
 
 
 def test_reference_verdict():
-    verdict = gpu_check._reference_verdict
+    verdict = gpu_summary.reference_verdict
     assert verdict({"cuda": _run("cuda", 16), "cpu": _run("cpu", 16)}) == "pass"
     assert verdict({"cuda": _run("cuda", 14), "cpu": _run("cpu", 16)}).startswith("FAIL: scores differ")
     assert verdict({"cpu": _run("cpu", 14)}) == "FAIL: cpu: 14 of 16"           # equal is not enough: full marks
     assert "crashed" in verdict({"cuda": _run("cuda", 0, "crashed"), "cpu": _run("cpu", 16)})
     assert "grader errors" in verdict({"cpu": _run("cpu", 16, errors=[{"type": "KeyError"}])})
-    assert verdict({"cuda": None, "cpu": None}) == gpu_check.NOT_REACHED
-    assert gpu_check.NOT_REACHED in verdict({"cuda": None, "cpu": _run("cpu", 16)})
+    assert verdict({"cuda": None, "cpu": None}) == gpu_records.NOT_REACHED
+    assert gpu_records.NOT_REACHED in verdict({"cuda": None, "cpu": _run("cpu", 16)})
 
 
 def test_descendants_finds_a_tree_in_another_session():
@@ -63,12 +65,12 @@ def test_descendants_finds_a_tree_in_another_session():
     parent = subprocess.Popen(["sh", "-c", "setsid sleep 30 & wait"], start_new_session=True)
     try:
         for _ in range(50):
-            below = gpu_check.descendants(parent.pid)
+            below = gpu_processes.descendants(parent.pid)
             if below:
                 break
             time.sleep(0.1)
         assert below, "the grandchild was not found"
-        assert parent.pid in gpu_check.descendants(os.getpid())
+        assert parent.pid in gpu_processes.descendants(os.getpid())
     finally:
         for pid in below + [parent.pid]:
             try:
@@ -122,9 +124,9 @@ def test_summary_lists_what_the_deadline_cut_off(tmp_path):
     import argparse
 
     args = argparse.Namespace(deadline=60, seeds=10, out=str(tmp_path))
-    check = gpu_check.Check.__new__(gpu_check.Check)
+    check = gpu_check_run.Check.__new__(gpu_check_run.Check)
     check.args, check.root, check.out, check.start, check.workers = args, ROOT, tmp_path, time.monotonic(), []
-    check.results = gpu_check.Results(tmp_path / "results.jsonl", check.start)
+    check.results = gpu_records.Results(tmp_path / "results.jsonl", check.start)
     check.machine = {"python": "3.12", "cuda": True, "gpu": "GPU", "gpus": 1, "cpus": 16}
     check.skipped, check.calibration, check.bank_report = {}, {}, {}
     check.expected_reference = [("ps1", "cuda"), ("ps1", "cpu")]
@@ -136,7 +138,7 @@ def test_summary_lists_what_the_deadline_cut_off(tmp_path):
                        "caught": True, "status": "pass"})
     assert check.finish() == 1
     records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
-    late = [r["variant"] for r in records if r.get("status") == gpu_check.NOT_REACHED]
+    late = [r["variant"] for r in records if r.get("status") == gpu_records.NOT_REACHED]
     assert late == ["ps1/wrong/w1", "ps1/wrong/w2"]
     summary = (tmp_path / "summary.md").read_text()
     assert "| ps1 | 14/16 | 16/16 |" in summary and "FAIL: scores differ" in summary

@@ -5,7 +5,7 @@ import pytest
 
 from conftest import COURSE
 from nnkit.grading.notebook import NotebookProblem, assemble_module_source, grade_id, is_solution, read_notebook
-from nnkit.grading.probe import load_module
+from nnkit.grading.student_module import load_module
 from nnkit.grading.results import score_cells
 from nnkit.variants import apply_variant, discover
 
@@ -246,3 +246,20 @@ def test_the_intake_note_travels_in_the_notebook_and_a_students_own_is_removed()
     assert _is_note(forged) and not _is_note(nb.cells[1])
     forged.metadata = {NOTE_KEY: {"status": "unreadable", "message": "x"}}
     assert _is_note(forged)
+
+
+def test_measurements_are_capped_the_same_in_the_checker_and_the_runner():
+    """One helper (`status.keep_measurement`) caps the student's numbers in the checker's `measure`
+    fixture and again in the runner (`runner._checked`): names cut, values plain, at most MAX_MEASUREMENTS."""
+    import torch
+
+    from nnkit.grading.runner import _checked
+    from nnkit.grading.status import MAX_MEASUREMENTS, MAX_STRING, keep_measurement
+
+    kept: dict = {}
+    keep_measurement(kept, "x" * 500, torch.tensor([1.0, float("nan")]))
+    keep_measurement(kept, "own class", object())              # not plain data: left out, no error
+    assert kept == {"x" * MAX_STRING: [1.0, None]}
+    flood = {f"m{i}": i for i in range(MAX_MEASUREMENTS + 50)}
+    assert len(_checked(flood)) == MAX_MEASUREMENTS and _checked(flood)["m0"] == 0
+    assert _checked(["not", "a", "dict"]) == {}

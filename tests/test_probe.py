@@ -280,6 +280,18 @@ def test_library_calls_are_seen_in_the_probe(probe):
     assert watched(probe.module.triple, 1, library=True).library == []
 
 
+def test_calls_from_a_library_file_are_named_only_when_the_graders_ask(probe):
+    """The probe knows no assignment: a grader names the library layer to look for (ps3: torchvision's
+    DropBlock, `ps3_reference.LIBRARY_LAYERS`) by fragments of its file's path. Here the "library" is
+    the module's own file (module/submission.py)."""
+    x = torch.ones(2)
+    asked = watched(probe.module.triple, x, torch_functions=True, calls_from={"this file": ("module", "submission")})
+    assert "this file" in asked.torch_functions
+    elsewhere = watched(probe.module.triple, x, torch_functions=True, calls_from={"other": ("module", "torchvision")})
+    assert "other" not in elsewhere.torch_functions, "every fragment must be in the path"
+    assert not {"this file", "other"} & watched(probe.module.triple, x, torch_functions=True).torch_functions
+
+
 def test_student_errors_missing_names_hangs_and_deaths_cost_one_request(probe):
     with pytest.raises(StudentRaised, match="Your code raised ValueError: no luck"):
         probe.module.fails()

@@ -139,7 +139,7 @@ def test_warning_without_bwrap():
 
 def test_cli_form(tmp_path: Path):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
-    r = subprocess.run([sys.executable, "-m", "nnkit.sandbox.run", "--writable", str(tmp_path),
+    r = subprocess.run([sys.executable, "-m", "nnkit.sandbox", "run", "--writable", str(tmp_path),
                         "--memory-mb", "256", "--", "sh", "-c", "ulimit -d; echo hi > f"],
                        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=30)
     assert r.stdout.strip() == str(256 * 1024) and (tmp_path / "f").exists(), r.stderr

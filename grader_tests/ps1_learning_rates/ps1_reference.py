@@ -65,7 +65,7 @@ def linear_layers(model, probe):
 
 # ---------------------------------------------------------------- "implement it yourself"
 # torch.nn.init's own He and Glorot initialisers: the probe reports which of torch.nn.init's functions
-# ran during a watched call (`nnkit.grading.remote.watched(..., library=True)`), seen by a profile hook
+# ran during a watched call (`nnkit.grading.api.watched(..., library=True)`), seen by a profile hook
 # installed before the student's code loaded (however a submission reaches them, the same code runs).
 LIBRARY_INITIALISERS = tuple(f"torch.nn.init.{name}" for name in (
     "kaiming_normal_", "kaiming_uniform_", "xavier_normal_", "xavier_uniform_"))

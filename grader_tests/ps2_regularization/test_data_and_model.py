@@ -1,6 +1,6 @@
 """Hidden graders for `load_mnist` and `ClassificationModel`.
 
-The student's module lives in the probe (`nnkit.grading.remote`): its data loaders and models
+The student's module lives in the probe (`nnkit.grading.probe`): its data loaders and models
 come back as RemoteRefs, which the checks iterate and index from here. Type checks on them
 (`isinstance`) and seeding run in the probe, on the probe's objects.
 """

@@ -1,7 +1,7 @@
 """Trusted pieces the ps3 graders and claims use (never shown to students).
 
 The graders run here, in the checker; the student's layers live in the probe process
-(`nnkit.grading.remote`): a layer is a RemoteRef, its outputs and attributes arrive as plain
+(`nnkit.grading.probe`): a layer is a RemoteRef, its outputs and attributes arrive as plain
 tensors. The helpers below do, in the probe, what a plain tensor cannot carry back: seeding the
 generators the student's layers draw from, back-propagating, reading autograd flags, writing into
 the layer's own tensors, and recording which torch functions a forward pass called.
@@ -23,8 +23,8 @@ _pad = F.pad
 
 SEEDS = (0, 1, 2)
 
-# Library calls that would do the exercise for the student ("torchvision.ops.drop_block2d" is
-# the probe's name for a call that comes from torchvision's DropBlock).
+# Library calls that would do the exercise for the student ("torchvision.ops.drop_block2d": a torch
+# function called from torchvision's DropBlock, which the probe names so when asked: LIBRARY_LAYERS).
 FORBIDDEN = {
     "batchnorm": {"batch_norm", "native_batch_norm", "instance_norm", "layer_norm", "group_norm",
                   "_batch_norm_impl_index", "_native_batch_norm_legit"},
@@ -33,6 +33,9 @@ FORBIDDEN = {
     "dropblock": {"dropout", "dropout2d", "feature_dropout", "native_dropout"},
 }
 TORCHVISION_DROPBLOCK = "torchvision.ops.drop_block2d"
+# `watched(..., torch_functions=True, calls_from=LIBRARY_LAYERS)`: a torch function called from a file
+# whose path holds every fragment is also recorded under the name (nnkit.grading.probe_watch).
+LIBRARY_LAYERS = {TORCHVISION_DROPBLOCK: ("torchvision", "drop_block")}
 
 
 def expect_own_code(names, kind, what):
@@ -66,7 +69,7 @@ class WatchedLayer:
         self.layer, self.torch_functions = layer, set()
 
     def __call__(self, x):
-        call = watched(self.layer, x, torch_functions=True)
+        call = watched(self.layer, x, torch_functions=True, calls_from=LIBRARY_LAYERS)
         self.torch_functions |= call.torch_functions
         return call.value
 
@@ -80,10 +83,10 @@ def forward_backward(layer, x, upstream, torch_functions=False):
     its graph is broken), the forward pass is run once more alone, so that its output can still
     be checked, and the third item says what went wrong; a forward pass that raises raises."""
     try:
-        call = watched(layer, x, torch_functions=torch_functions, backward=upstream)
+        call = watched(layer, x, torch_functions=torch_functions, calls_from=LIBRARY_LAYERS, backward=upstream)
         return call.value, call.torch_functions, None
     except StudentRaised as failed:
-        call = watched(layer, x, torch_functions=torch_functions)
+        call = watched(layer, x, torch_functions=torch_functions, calls_from=LIBRARY_LAYERS)
         return call.value, call.torch_functions, str(failed)
 
 

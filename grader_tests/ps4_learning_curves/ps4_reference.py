@@ -202,7 +202,7 @@ def as_schedule(lr, steps):
 # ---------------------------------------------------------------- "implement it yourself"
 # step_decay_lr is the rate torch.optim.lr_scheduler's schedulers compute: one that builds a scheduler
 # has not computed it. Every scheduler runs LRScheduler.__init__: the probe reports that code running in
-# a watched call (`nnkit.grading.remote.watched(..., library=True)`) as this name, seen by a profile hook
+# a watched call (`nnkit.grading.api.watched(..., library=True)`) as this name, seen by a profile hook
 # installed before the student's code loaded, however the submission reached the class.
 LIBRARY_SCHEDULERS = ("torch.optim.lr_scheduler",)
 

@@ -193,3 +193,14 @@ class SecondDevice(TorchFunctionMode):
             result = tensor.view_as(tensor)   # another device is another tensor, as on CUDA
         return _tag(result, target)
 
+
+def cuda_devices_to_cpu(value, depth: int = 0):
+    """`value` with every CUDA `torch.device` (in tuples, lists and dicts) replaced by the CPU: a request
+    to the probe, whose student code runs on the CPU while the checker emulates CUDA (`remote.Probe`)."""
+    if isinstance(value, torch.device):
+        return torch.device("cpu") if value.type == "cuda" else value
+    if depth < 8 and type(value) in (tuple, list):
+        return type(value)(cuda_devices_to_cpu(v, depth + 1) for v in value)
+    if depth < 8 and type(value) is dict:
+        return {k: cuda_devices_to_cpu(v, depth + 1) for k, v in value.items()}
+    return value

@@ -46,7 +46,8 @@ SOCKET_NAME = "zygote.sock"
 PR_SET_PDEATHSIG = 1
 START_SECONDS = 120      # python + torch in the sandbox, on a busy machine
 # What `probe.main` imports before the student's module (imported once, here).
-PRELOAD = ["torch", "nnkit.grading.probe", "nnkit.grading.wire", "nnkit.grading.precision",
+PRELOAD = ["torch", "nnkit.grading.probe", "nnkit.grading.probe_server", "nnkit.grading.probe_watch",
+           "nnkit.grading.student_module", "nnkit.grading.wire", "nnkit.grading.precision",
            "nnkit.gc_policy", "nnkit.threads"]
 
 

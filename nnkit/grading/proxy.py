@@ -1,4 +1,5 @@
-"""A grader's handle on the student's objects, which live in the probe (`nnkit.grading.remote`).
+"""A grader's handle on the student's objects, which live in the probe (`nnkit.grading.probe`; the
+checker's end of the channel is `nnkit.grading.remote`).
 
 `RemoteRef` stands for one of the probe's objects and forwards what a grader does with it:
 
@@ -12,8 +13,8 @@ Tensors, models and optimizers the checker passes in travel as copies; after the
 values, gradients, buffers and optimizer state are copied back into the checker's objects
 (`_apply_writeback`), so side effects look as they would in one process.
 
-`watched(ref, *args, library=..., torch_functions=..., backward=...)` calls and also says which of
-PyTorch's own implementations ran, or back-propagates.
+`watched(ref, *args, library=..., torch_functions=..., calls_from=..., backward=...)` calls and also
+says which of PyTorch's own implementations ran, or back-propagates.
 """
 from __future__ import annotations
 
@@ -169,9 +170,9 @@ class RemoteRef:
         return self._request("deepcopy", self._id)[0]
 
     def __reduce__(self):
-        # Only the probe unpickles this: it stands for the object the probe keeps.
-        from nnkit.grading import probe
-        return (probe._kept, (self._id,))
+        # Only the probe unpickles this: its ProbeServer reads it as the object it keeps under this id.
+        from nnkit.grading.probe_server import KeptObject
+        return (KeptObject, (self._id,))
 
     def __repr__(self):
         return f"<student's {self._type}>"
@@ -204,16 +205,20 @@ class RemoteMethod:
 
 
 def watched(ref: RemoteRef, *args, library: bool = False, torch_functions: bool = False,
-            backward=None, _method: str | None = None, **kwargs) -> Call:
+            calls_from: dict[str, tuple[str, ...]] | None = None, backward=None, _method: str | None = None,
+            **kwargs) -> Call:
     """Call `ref` in the probe and say what ran: `library` lists PyTorch's own initialisers and
     schedulers that ran ("torch.nn.init.kaiming_normal_", "torch.optim.lr_scheduler");
-    `torch_functions` the torch functions called. With `backward=g`, the result (a tensor) is
-    back-propagated with gradient g: the `.grad` of the tensors and models passed in come back."""
+    `torch_functions` the torch functions called, plus each name of `calls_from` ({name: fragments
+    of a file path}) whose library file one of them was called from (an assignment's library layer,
+    e.g. torchvision's DropBlock: `nnkit.grading.probe_watch`). With `backward=g`, the result (a
+    tensor) is back-propagated with gradient g: the `.grad` of the tensors and models passed in come back."""
     if isinstance(ref, RemoteMethod):
         ref, _method = ref._ref, ref._name
     if not isinstance(ref, RemoteRef):
         raise TypeError("watched() calls a function of the student's code")
-    options = {"library": library, "torch_functions": torch_functions, "backward": backward}
+    options = {"library": library, "torch_functions": torch_functions, "backward": backward,
+               "calls_from": {name: tuple(fragments) for name, fragments in (calls_from or {}).items()}}
     if _method is None:
         value, changes, reply = ref._request("call", ref._id, args, kwargs, options)
     else:

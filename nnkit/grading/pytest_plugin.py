@@ -1,6 +1,6 @@
 """The checker: pytest side of the hidden graders.
 
-`grader_tests/conftest.py` star-imports this module, which gives every grader:
+`grader_tests/conftest.py` loads this module as a plugin (``pytest_plugins``), which gives every grader:
 
 * ``--grading-job JOB.json`` (a `nnkit.grading.job.GradingJob`, what the runner passes), or
   ``--submission NOTEBOOK`` with ``--source-notebook``, ``--assignment``, ``--grader-device``
@@ -10,7 +10,7 @@
 * the ``grade_cell(grade_id)`` marker that ties a test to a hidden grade cell.
 
 This process never imports the student's code. ``submission`` is a
-`nnkit.grading.remote.RemoteRef` on the student's module, which lives in a
+`nnkit.grading.proxy.RemoteRef` on the student's module, which lives in a
 sandboxed probe process (`nnkit.grading.probe`); every call, attribute and
 answer crosses as plain data, and the verdicts are decided here. A probe that
 hangs past the running test's time limit, or dies, costs that test only: the
@@ -37,14 +37,15 @@ from pathlib import Path
 import pytest
 
 from nnkit.gc_policy import freeze_loaded, pause_collection
-from nnkit.grading.course import Course, DeviceUnavailable
+from nnkit.grading.course import Course, CourseProblem, DeviceUnavailable
 from nnkit.grading.devices import EMULATED, probe_device
 from nnkit.grading.failure import GraderFailure
 from nnkit.grading.job import GradingJob
 from nnkit.grading.notebook import NotebookProblem, assemble_module_source, read_notebook
 from nnkit.grading.remote import Probe
 from nnkit.grading.results import cell_points, score_cells, summarise
-from nnkit.grading.status import MAX_MEASUREMENTS, MeasurementRefused, plain_data
+from nnkit.grading.status import keep_measurement
+from nnkit.grading.verdicts import grader_error, is_grader_error, report_entry, student_message
 from nnkit.threads import GRADING_THREADS, use_grading_threads
 
 
@@ -173,12 +174,12 @@ class GraderSession:
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
         report = outcome.get_result()
-        entry = self.results.setdefault(item.nodeid, _entry(item))
+        entry = self.results.setdefault(item.nodeid, report_entry(item))
         if report.failed:
             entry["outcome"] = "failed"
             if not entry["message"] and call.excinfo is not None:
-                entry["message"] = _student_message(item, call.excinfo)
-                if _is_grader_error(call.excinfo):   # staff only: never in a student's message or notebook
+                entry["message"] = student_message(item, call.excinfo)
+                if is_grader_error(call.excinfo):   # staff only: never in a student's message or notebook
                     entry["grader_error"] = grader_error(item, call.excinfo,
                                                          self.course.grader_dir(self.job.assignment).resolve())
         elif report.skipped and entry["outcome"] == "passed":
@@ -228,7 +229,10 @@ def _session(config) -> GraderSession:
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "grade_cell(grade_id): the hidden grade cell this test scores")
-    job = _job_from_options(config)
+    try:
+        job = _job_from_options(config)
+    except CourseProblem as problem:   # a TA's typo (no such assignment, notebook outside the course): say which
+        raise pytest.UsageError(str(problem)) from None
     if job is None:
         return
     session = config.stash[SESSION] = GraderSession(config, job)
@@ -262,12 +266,6 @@ def pytest_configure(config):
     if session.probe:
         for name in session.probe.warm_up:       # while the probe imports the same (remote.warm_up_modules)
             importlib.import_module(name)
-
-
-def _entry(item) -> dict:
-    marker = item.get_closest_marker("grade_cell")
-    return {"nodeid": item.nodeid, "function": item.originalname or item.name, "file": Path(str(item.path)).name,
-            "cell": marker.args[0] if marker else None, "outcome": "passed", "message": ""}
 
 
 @pytest.fixture(scope="session")
@@ -306,48 +304,9 @@ def measure(request):
     session = _session(request.config)
 
     def record(name: str, value) -> None:
-        if len(session.measurements) >= MAX_MEASUREMENTS and name not in session.measurements:
-            return
-        try:
-            session.measurements[str(name)[:200]] = plain_data(value)
-        except MeasurementRefused:
-            pass  # not worth a failed check: the verdict never depends on a measurement
+        keep_measurement(session.measurements, name, value)   # capped; never a failed check
 
     return record
-
-
-GRADER_ERROR_MESSAGE = ("This part could not be checked: the graders themselves failed here, not your code. "
-                        "Your instructor has been told and will look at it.")
-
-
-def _student_message(item, excinfo) -> str:
-    error = excinfo.value
-    if isinstance(error, GraderFailure) and type(error) is not AssertionError:
-        return str(error)
-    if excinfo.typename == "Failed" and "Timeout" in str(error):
-        return "Timed out: your code took too long (an endless loop, or far too slow)."
-    if _is_grader_error(excinfo):
-        return GRADER_ERROR_MESSAGE
-    # A bare assert in a grader: a verdict on what the student's code returned, worded in grader source.
-    return (f"The hidden check `{item.originalname or item.name}` failed on what your code returned; "
-            "the visible checks and the exercise text say what is expected.")
-
-
-def _is_grader_error(excinfo) -> bool:
-    """The grader raised on its own account: not a failed check (`GraderFailure`, a bare assert,
-    `pytest.fail`), not the student's code (which arrives as `StudentRaised`, a `GraderFailure`)."""
-    return not isinstance(excinfo.value, (AssertionError, pytest.fail.Exception, pytest.skip.Exception))
-
-
-def grader_error(item, excinfo, grader_dir: Path | None) -> dict:
-    """For staff: the grader's own exception, and the grader's file and line where it surfaced
-    (the innermost frame under `grader_dir`, else the innermost frame of all)."""
-    entries = list(excinfo.traceback)
-    inside = [e for e in entries if grader_dir is not None and grader_dir in Path(str(e.path)).resolve().parents]
-    where = (inside or entries or [None])[-1]
-    return {"type": excinfo.typename, "message": str(excinfo.value)[:2000],
-            "file": str(where.path) if where else "?", "line": (where.lineno + 1) if where else 0,
-            "trace": [f"{Path(str(e.path)).name}:{e.lineno + 1} in {e.name}" for e in entries[-8:]]}
 
 
 def report_payload(state: GraderSession) -> dict:

@@ -23,9 +23,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nnkit.grading.failure import (GraderFailure, ProbeCrashed, ProbeRefused, ProbeTimedOut, StudentAttributeError,  # noqa: F401
+from nnkit.grading.failure import (GraderFailure, ProbeCrashed, ProbeRefused, ProbeTimedOut, StudentAttributeError,
                                    StudentRaised, StudentTypeError)
-from nnkit.grading.probe import PROBE_ENV  # noqa: F401  (where it was)
+from nnkit.grading.probe import PROBE_ENV
 from nnkit.grading.proxy import RemoteRef
 from nnkit.processes import kill_group
 
@@ -242,7 +242,9 @@ class Probe:
         elif not self.ready:
             self._await_ready()
         if self.emulated_cuda:   # the student's code runs on the CPU under the emulation (nnkit.grading.devices)
-            message = _cuda_to_cpu(message)
+            from nnkit.grading.device_emulation import cuda_devices_to_cpu
+
+            message = cuda_devices_to_cpu(message)
         # A fresh random number per request: frames the student's code wrote ahead of time never match.
         number = secrets.randbits(63)
         try:
@@ -336,16 +338,3 @@ class Probe:
 
     def close(self) -> None:
         self.stop()
-
-
-def _cuda_to_cpu(value, depth: int = 0):
-    """`value` with every CUDA `torch.device` (in tuples, lists and dicts) replaced by the CPU."""
-    import torch
-
-    if isinstance(value, torch.device):
-        return torch.device("cpu") if value.type == "cuda" else value
-    if depth < 8 and type(value) in (tuple, list):
-        return type(value)(_cuda_to_cpu(v, depth + 1) for v in value)
-    if depth < 8 and type(value) is dict:
-        return {k: _cuda_to_cpu(v, depth + 1) for k, v in value.items()}
-    return value

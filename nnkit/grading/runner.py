@@ -26,7 +26,7 @@ from nnkit.grading.notebook import read_notebook
 from nnkit.grading.remote import HUNG
 from nnkit.grading.results import CellScore, cell_points, grader_errors, score_cells
 from nnkit.processes import kill_group, log_tail
-from nnkit.grading.status import MAX_MEASUREMENTS, MeasurementRefused, Status, plain_data
+from nnkit.grading.status import Status, keep_measurement
 
 OUTPUT_TAIL_BYTES = 4000
 CHECKER_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "MPLBACKEND": "Agg",
@@ -165,13 +165,10 @@ def run_graders(course: Course, assignment: str, submission: Path, *, timeout: f
                    fork_checker=fork_checker)
 
 
-def _checked(measured: dict) -> dict:
-    """The measurements again as capped plain data: the files they came through were
-    writable by the student's code, so they are display data, never part of a verdict."""
-    kept = {}
-    for name, value in list(measured.items())[:MAX_MEASUREMENTS]:
-        try:
-            kept[str(name)[:200]] = plain_data(value)
-        except MeasurementRefused:
-            continue
+def _checked(measured) -> dict:
+    """The checker's measurements, capped again as it capped them (`keep_measurement`): a checker
+    that broke its report's shape must not make this process keep more than a checker may send."""
+    kept: dict = {}
+    for name, value in (measured.items() if type(measured) is dict else ()):
+        keep_measurement(kept, name, value)
     return kept

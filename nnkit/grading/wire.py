@@ -157,11 +157,13 @@ def dumps_request(number: int, obj) -> bytes:
     return buffer.getvalue()
 
 
-def loads_request(payload: bytes):
-    """Probe side: `(number, message)` from the checker (full pickle: the checker is trusted)."""
+def loads_request(payload: bytes, pickle_module=pickle):
+    """Probe side: `(number, message)` from the checker (full pickle: the checker is trusted).
+    `pickle_module`: the probe server's, which reads the checker's references to kept objects."""
     number = REQUEST_NUMBER.unpack_from(payload)[0]
     try:
-        return number, torch.load(io.BytesIO(payload[REQUEST_NUMBER.size:]), weights_only=False)
+        return number, torch.load(io.BytesIO(payload[REQUEST_NUMBER.size:]), weights_only=False,
+                                  pickle_module=pickle_module)
     except Exception as problem:
         raise RequestUnreadable(number, f"{type(problem).__name__}: {problem}") from None
 

@@ -7,9 +7,10 @@ Two forms::
         This form is stdlib-only and is started by file path with ``python -I``,
         so it works from any cwd, even where ``nnkit`` is not importable.
 
-    python -m nnkit.sandbox.run [--writable DIR]... [--hide DIR]... [--memory-mb N]
+    python -m nnkit.sandbox run [--writable DIR]... [--hide DIR]... [--memory-mb N]
            [--cpu-seconds N] [--max-processes N] [--file-size-mb N] [--open-files N] -- CMD ARGS...
-        Full sandbox (bwrap + limits), the CLI form of ``nnkit.sandbox.sandbox_argv``.
+        Full sandbox (bwrap + limits), the CLI form of ``nnkit.sandbox.sandbox_argv``
+        (`nnkit/sandbox/__main__.py`: this launcher imports nothing of the package).
 
 The limits are set on this process and inherited across ``exec`` by bwrap and
 everything inside it:
@@ -160,28 +161,9 @@ def main(argv: list[str] | None = None) -> None:
     opts, cmd = _split(argv)
     if opts[:1] == ["--limits-json"] and len(opts) == 2:
         exec_limited(json.loads(opts[1]), cmd)
-    # Full CLI form: needs the package (run with -m, or by path from a checkout).
-    if not __package__:
-        sys.path[0] = str(Path(__file__).resolve().parents[2])
-    import argparse
-    from nnkit.sandbox import Limits, sandbox_argv
-
-    d = Limits()
-    p = argparse.ArgumentParser(prog="python -m nnkit.sandbox.run",
-                                description="Run CMD in the nnkit sandbox.")
-    p.add_argument("--writable", action="append", default=[], type=Path, metavar="DIR")
-    p.add_argument("--hide", action="append", default=[], type=Path, metavar="DIR")
-    p.add_argument("--memory-mb", type=int, default=d.memory_bytes >> 20)
-    p.add_argument("--cpu-seconds", type=int, default=d.cpu_seconds)
-    p.add_argument("--max-processes", type=int, default=d.max_processes)
-    p.add_argument("--file-size-mb", type=int, default=d.file_size_bytes >> 20)
-    p.add_argument("--open-files", type=int, default=d.open_files)
-    a = p.parse_args(opts)
-    lim = Limits(memory_bytes=a.memory_mb << 20, cpu_seconds=a.cpu_seconds,
-                 max_processes=a.max_processes, file_size_bytes=a.file_size_mb << 20,
-                 open_files=a.open_files)
-    full = sandbox_argv(cmd, writable=a.writable, hidden=a.hide, limits=lim)
-    os.execv(full[0], full)
+    # This launcher imports nothing of the package (the package imports it): the full form is there.
+    sys.exit("usage: run.py --limits-json JSON -- CMD [ARGS...]; for the full sandbox: "
+             "python -m nnkit.sandbox run [--writable DIR]... [--hide DIR]... [--memory-mb N] ... -- CMD [ARGS...]")
 
 
 if __name__ == "__main__":
