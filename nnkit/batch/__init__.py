@@ -1,6 +1,6 @@
 """`nnkit batch`: autograde a whole class on a pool of Dask workers, with progress.
 
-    nnkit batch [ASSIGNMENT ...] [--workers k] [--force] [--scheduler tcp://HOST:8786] [--db-url URL]
+    nnkit batch [ASSIGNMENT ...] [--student ID ...] [--workers k] [--force] [--scheduler tcp://HOST:8786] [--db-url URL]
 
 One job per hand-in (``submitted/<student>/<assignment>/``): plain
 ``nbgrader autograde ASSIGNMENT --student S --force``, a subprocess of a Dask
@@ -144,9 +144,11 @@ class Plan:
 
 
 def plan_batch(course: Course, assignments: list[str], *, force: bool = False, db_url: str | None = None,
-               job_timeout: float | None = None, nbgrader_args: tuple[str, ...] = ()) -> Plan:
-    """The jobs to run: every hand-in of `assignments`, less those unchanged since their
-    last finished run (unless `force`). Prepares the gradebook (see `prepare_gradebook`)."""
+               job_timeout: float | None = None, nbgrader_args: tuple[str, ...] = (),
+               only_students: list[str] | None = None) -> Plan:
+    """The jobs to run: every hand-in of `assignments` (of `only_students` alone, when given), less
+    those unchanged since their last finished run (unless `force`). Prepares the gradebook (see
+    `prepare_gradebook`)."""
     known = course.assignments()
     unknown = [a for a in assignments if a not in known]
     if unknown:
@@ -155,6 +157,8 @@ def plan_batch(course: Course, assignments: list[str], *, force: bool = False, d
     settings = read_settings(course)
     url = with_busy_timeout(db_url or settings.db_url)
     students = {a: hand_ins(course, a) for a in assignments}
+    if only_students:
+        students = _only(course, students, only_students)
     if not any(students.values()):
         raise CourseProblem(f"no hand-ins for {', '.join(assignments)} under {course.root / 'submitted'} "
                             "(expected submitted/<student>/<assignment>/<notebook>.ipynb; `nbgrader collect` "
@@ -176,6 +180,18 @@ def plan_batch(course: Course, assignments: list[str], *, force: bool = False, d
             jobs.append(Job(str(course.root), student, assignment, url, limit, hand_in, graders,
                             ("--StartHiddenGraders.enabled=False", *nbgrader_args)))
     return Plan(jobs, skipped, settings, url)
+
+
+def _only(course: Course, students: dict[str, list[str]], wanted: list[str]) -> dict[str, list[str]]:
+    """`students` (assignment -> hand-ins) cut down to `wanted`; a wanted student with no hand-in of
+    any of these assignments is a mistake to say, not a batch of nothing."""
+    handed_in = {s for names in students.values() for s in names}
+    missing = sorted(set(wanted) - handed_in)
+    if missing:
+        raise CourseProblem(f"no hand-in by {', '.join(missing)} for {', '.join(students)} under "
+                            f"{course.root / 'submitted'} (students with hand-ins: {', '.join(sorted(handed_in)) or 'none'}); "
+                            "check the id, or collect their hand-in first (`nbgrader collect`).")
+    return {a: [s for s in names if s in wanted] for a, names in students.items()}
 
 
 def _expected_seconds(job: Job, history: dict[str, list[float]]) -> float:
@@ -213,18 +229,19 @@ def local_cluster(workers: int):
 def run_batch(course: Course, assignments: list[str] | None = None, *, workers: int | None = None,
               force: bool = False, scheduler: str | None = None, db_url: str | None = None,
               job_timeout: float | None = None, nbgrader_args: tuple[str, ...] = (),
-              gpu: bool = False, progress: bool = True) -> BatchResult:
+              gpu: bool = False, progress: bool = True, students: list[str] | None = None) -> BatchResult:
     """Autograde every hand-in of `assignments` (default: all) on a Dask pool.
 
     `workers` LocalCluster processes of one thread each (default: the number of
     cores), or the cluster at `scheduler`. With `gpu`, each job asks its worker for
-    one ``gpu`` resource (workers started with ``--resources gpu=1``).
+    one ``gpu`` resource (workers started with ``--resources gpu=1``). With `students`, only
+    their hand-ins (a regrade of a few).
     """
     from distributed import Client, as_completed
     from tqdm.auto import tqdm
 
     plan = plan_batch(course, assignments or course.assignments(), force=force, db_url=db_url,
-                      job_timeout=job_timeout, nbgrader_args=nbgrader_args)
+                      job_timeout=job_timeout, nbgrader_args=nbgrader_args, only_students=students)
     if scheduler and plan.db_url.startswith("sqlite"):
         print("nnkit batch: warning: workers on several machines cannot share a SQLite gradebook safely; "
               "pass --db-url postgresql+psycopg://... (see docs/scale-out.md)", file=sys.stderr)

@@ -17,6 +17,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nnkit.grading.course import Course, CourseProblem
 from nnkit.grading.notebook import NotebookProblem, grade_id, hidden_grader_cells, is_solution, nbgrader_meta, read_notebook
 from nnkit.grading.status import GradingRecord, Status, read_record
+from nnkit.report.maths import plain
 
 _HIDDEN_TITLE = re.compile(r"^#\s*Hidden tests\s*\([^)]*\):\s*", re.I)
 # Error texts a sandboxed kernel produces when it is refused something it tried to do.
@@ -37,6 +38,16 @@ class Part:
     kind: str          # "hidden" (scored by the hidden graders) or "written" (graded by hand)
     title: str         # what it checks or asks, in the words the student's notebook uses
     max_points: float
+
+    SHORT = 200
+
+    @property
+    def short_title(self) -> str:
+        """The title cut at a word before `SHORT` characters, with an ellipsis (pages give the whole
+        title on hover and in print)."""
+        if len(self.title) <= self.SHORT:
+            return self.title
+        return self.title[:self.SHORT].rsplit(" ", 1)[0].rstrip(",;:") + " …"
 
 
 @dataclass
@@ -82,6 +93,25 @@ class StudentResult:
         return sum(p.part.max_points for p in self.parts)
 
     @property
+    def auto_score(self) -> float:
+        """Points from the hidden graders."""
+        return sum(p.score or 0.0 for p in self.parts if p.part.kind == "hidden")
+
+    @property
+    def auto_max(self) -> float:
+        return sum(p.part.max_points for p in self.parts if p.part.kind == "hidden")
+
+    @property
+    def hand_graded(self) -> list[PartResult]:
+        """Written answers a TA has graded so far."""
+        return [p for p in self.parts if p.part.kind == "written" and p.score is not None]
+
+    @property
+    def pending_points(self) -> float:
+        """Points of the written answers still waiting for a TA."""
+        return sum(p.part.max_points for p in self.parts if p.score is None)
+
+    @property
     def measurements(self) -> dict:
         return self.record.measurements if self.record else {}
 
@@ -113,9 +143,23 @@ def assignment_parts(source_notebook: Path) -> list[Part]:
             first = cell.source.splitlines()[0] if cell.source else ""
             parts.append(Part(gid, "hidden", _HIDDEN_TITLE.sub("", first).strip() or gid, points))
         elif meta.get("task") or (meta.get("grade") and meta.get("solution")):
-            text = re.sub(r"[*_`$]", "", cell.source.strip().splitlines()[0] if cell.source.strip() else gid)
-            parts.append(Part(gid, "written", text if len(text) <= 160 else text[:159].rstrip() + "…", points))
+            parts.append(Part(gid, "written", question_text(cell.source) or gid, points))
     return parts
+
+
+def question_text(markdown: str) -> str:
+    """A written question as the student reads it: its first paragraph, whole (a question wraps over
+    several source lines), without markdown marks. Never past a blank line or a mark scheme: the
+    source notebook keeps the mark scheme in the same cell."""
+    lines = []
+    for line in markdown.strip().splitlines():
+        if not line.strip() or "MARK SCHEME" in line or "BEGIN SOLUTION" in line:
+            break
+        lines.append(line.strip())
+    text = re.sub(r"\$([^$]+)\$", lambda m: plain(m.group(1)), " ".join(lines))
+    text = re.sub(r"(\*\*|__)(.+?)\1", r"\2", text)             # **bold**, __bold__
+    text = re.sub(r"(?<![\w*])[*_](?!\s)(.+?)(?<!\s)[*_](?![\w*])", r"\1", text)   # *emphasis*, _emphasis_
+    return text.replace("`", "")
 
 
 def hidden_messages(cell) -> list[str]:

@@ -32,9 +32,14 @@ STATUS_EXPLANATIONS = {
     Status.UNREADABLE: Explanation(
         "Your file could not be read as a notebook",
         "The file you handed in is not a readable Jupyter notebook (it is truncated, or not a notebook at all), "
-        "so none of your work could be graded: the blank release notebook was graded in its place.",
+        "so none of your work could be graded: the blank release notebook stood in for it, and every part scores 0.",
         "Open your file in Jupyter to check that it opens and saves; if it does not, copy your answers into a "
         "fresh copy of the release notebook. Then hand it in again, and tell your TA."),
+    Status.WRONG_ASSIGNMENT: Explanation(
+        "You handed in another assignment's notebook",
+        "The notebook you handed in for this assignment is the notebook of another assignment, so none of your "
+        "work for this one could be graded: the blank release notebook stood in for it, and every part scores 0.",
+        "Hand in this assignment's notebook (the release's file name), and tell your TA."),
     Status.NOT_GRADED: Explanation(
         "Your hand-in has not been graded yet",
         "Your notebook was received, but no grading result has been recorded for it.",
@@ -72,7 +77,7 @@ def explanations(result) -> list[Explanation]:
     found = []
     if result.status in STATUS_EXPLANATIONS:
         found.append(STATUS_EXPLANATIONS[result.status])
-    if result.intake_note and result.status is not Status.UNREADABLE:
+    if result.intake_note and not result.status.hand_in_replaced:
         found.append(MISNAMED)
     if result.refusals:
         found.append(Explanation(SANDBOX_REFUSAL.title, SANDBOX_REFUSAL.what.format(what=", ".join(result.refusals)),

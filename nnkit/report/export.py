@@ -8,7 +8,7 @@ Columns (documented in the README, "Feedback, dashboard and LMS export"):
                         written answer is not graded yet, 0 when nothing was handed in
       A:late_penalty    points taken off for lateness (nbgrader's late-submission policy)
       A:total           sum of the parts minus the late penalty, never below 0
-      A:status          graded | not submitted | unreadable | crashed | timed out | not graded
+      A:status          graded | not submitted | unreadable | wrong assignment | crashed | timed out | not graded
     course_total        sum of the assignment totals
 
 Also an nbgrader export plugin: ``nbgrader export --exporter nnkit.report.export.LmsCsvExport``.

@@ -9,97 +9,17 @@ nbgrader's page: `embed` puts it at the top of `<notebook>.html`, between two ma
 
 `embed_report_hook` does it as part of `nbgrader generate_feedback` (its `post_convert_hook`, set
 in nbgrader_config.py), so a regenerated page never goes out without the report; `nnkit report`
-does it again for every page it writes.
+does it again for every page it writes. The page surgery itself is `nnkit.report.embed` (which
+`nnkit.report.build` uses without importing this hook, which imports it).
 """
 from __future__ import annotations
 
 import logging
 import os
-import re
-import stat
 from pathlib import Path
 
-BEGIN = "<!-- nnkit report: begin -->"
-END = "<!-- nnkit report: end -->"
-SECTION_ID = "nnkit-report"
-SCOPE = f"#{SECTION_ID}"
-_STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.S | re.I)
-_BODY = re.compile(r"<body[^>]*>(.*)</body>", re.S | re.I)
-_OLD = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END) + r"\n?", re.S)
-# In nbgrader's feedback template the notebook itself starts here; the report goes just above it.
-_NOTEBOOK = re.compile(r'<div id="notebook"', re.I)
-_BODY_TAG = re.compile(r"<body[^>]*>", re.I)
-
-
-class HandBackProblem(Exception):
-    """nbgrader's feedback page is not one the report can be put into; the message says why."""
-
-
-def _scope_selector(selector: str, scope: str) -> str:
-    selector = selector.strip()
-    if selector in ("html", "body", ":root"):
-        return scope
-    for top in ("html ", "body "):
-        if selector.startswith(top):
-            return f"{scope} {selector[len(top):].strip()}"
-    return f"{scope} {selector}"
-
-
-def scope_css(css: str, scope: str = SCOPE) -> str:
-    """`css` with every rule limited to the elements under `scope` (`body` becomes `scope` itself),
-    so that the report's style changes nothing in nbgrader's page around it. Handles plain rules
-    and `@media` blocks, which is all the report's style sheet has. Sizes in `rem` become `em`:
-    nbgrader's page sets the root font to 10 px (Bootstrap 3), the report's own font is 14 px."""
-    out, i = [], 0
-    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
-    css = re.sub(r"(\d*\.?\d+)rem\b", r"\1em", css)
-    while i < len(css):
-        brace = css.find("{", i)
-        if brace < 0:
-            break
-        head = css[i:brace].strip()
-        depth, j = 1, brace + 1
-        while j < len(css) and depth:
-            depth += {"{": 1, "}": -1}.get(css[j], 0)
-            j += 1
-        inner = css[brace + 1:j - 1]
-        if head.startswith("@media") or head.startswith("@supports"):
-            out.append(f"{head}{{{scope_css(inner, scope)}}}")
-        elif head.startswith("@"):
-            out.append(f"{head}{{{inner}}}")
-        elif head:
-            out.append(",".join(_scope_selector(s, scope) for s in head.split(",")) + f"{{{inner.strip()}}}")
-        i = j
-    return "\n".join(out)
-
-
-def section(report_html: str) -> str:
-    """The report page as one section for nbgrader's page: its body, its style sheet scoped to it."""
-    body = _BODY.search(report_html)
-    if body is None:
-        raise HandBackProblem("the report has no <body>")
-    css = "\n".join(m.group(1) for m in _STYLE.finditer(report_html))
-    return (f'{BEGIN}\n<section id="{SECTION_ID}">'
-            f"<style>{scope_css(css)}\n{SCOPE}{{border-bottom:2px solid #dde3e7;margin-bottom:1.5rem;padding-bottom:1rem}}"
-            f"</style>\n{body.group(1).strip()}\n</section>\n{END}\n")
-
-
-def embed(nbgrader_page: Path, report_html: str) -> None:
-    """Put the report at the top of nbgrader's feedback page, replacing the one put there before."""
-    page = _OLD.sub("", nbgrader_page.read_text(encoding="utf-8"))
-    where = _NOTEBOOK.search(page) or _BODY_TAG.search(page)
-    if where is None:
-        raise HandBackProblem(f"{nbgrader_page} has no <body> (not one of nbgrader's feedback pages?)")
-    at = where.start() if where.re is _NOTEBOOK else where.end()
-    page = page[:at] + section(report_html) + page[at:]
-    mode = nbgrader_page.stat().st_mode
-    if not mode & stat.S_IWUSR:          # nbgrader makes its output read-only where so configured
-        nbgrader_page.chmod(mode | stat.S_IWUSR)
-    try:
-        nbgrader_page.write_text(page, encoding="utf-8")
-    finally:
-        if not mode & stat.S_IWUSR:
-            nbgrader_page.chmod(mode)
+# the page surgery, named here too (`from nnkit.report.handback import embed`)
+from nnkit.report.embed import BEGIN, END, SECTION_ID, HandBackProblem, embed, scope_css, section  # noqa: F401
 
 
 def _log() -> logging.Logger:

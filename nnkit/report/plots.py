@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 import re
+from dataclasses import dataclass
 
 import matplotlib
 
@@ -20,7 +21,8 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from nnkit.report.bands import Band  # noqa: E402
 
 MAX_POINTS = 80
-INSIDE, OUTSIDE, BAND, MEDIAN = "#2b7a3d", "#c0392b", "#cfd8dc", "#607d8b"
+# green: inside the reference range; red: a graders' check failed; amber: outside the range, checks passed
+INSIDE, OUTSIDE, OUTSIDE_PASSED, BAND, MEDIAN = "#2b7a3d", "#c0392b", "#d08c00", "#cfd8dc", "#607d8b"
 STYLE = {"font.size": 8, "axes.titlesize": 7.5, "axes.labelsize": 8, "legend.fontsize": 7,
          "xtick.labelsize": 7, "ytick.labelsize": 7, "svg.fonttype": "none", "lines.linewidth": 1.0,
          "axes.spines.top": False, "axes.spines.right": False}
@@ -86,13 +88,57 @@ def finite(value) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) else None
 
 
-def band_rows(fig: Figure, rows: list[tuple[str, Band | None, list[float | None]]], top: int = 0, ncols: int = 1):
+@dataclass
+class BandRow:
+    """One statistic of the student's run, drawn against its reference band."""
+    label: str
+    band: Band | None
+    values: list            # one per seed; None: not finite
+    counts: bool = False    # whole numbers (steps, epochs): integer ticks
+
+
+def dot_colour(value: float | None, band: Band | None, check_failed: bool) -> str:
+    """Red only where a graders' check failed: a value outside the reference range of a part that
+    passed is shown apart (amber), not as an error the score table does not report."""
+    if band is None or band.holds(value):
+        return INSIDE
+    return OUTSIDE if check_failed else OUTSIDE_PASSED
+
+
+DOT_MEANINGS = {INSIDE: "yours: inside the range", OUTSIDE_PASSED: "yours: outside, checks passed",
+                OUTSIDE: "yours: a check failed"}
+
+
+def band_legend(ax, colours: set[str], with_band: bool, ncols: int = 2) -> None:
+    """A key for `band_rows`, in `ax` (an axis of its own): the grey range, its median, and each
+    kind of dot drawn."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = []
+    if with_band:
+        handles += [Patch(color=BAND, label="a correct solution's range"), Line2D([], [], color=MEDIAN, label="its median")]
+    handles += [Line2D([], [], ls="", marker="o", ms=4, color=c, label=DOT_MEANINGS[c])
+                for c in (INSIDE, OUTSIDE_PASSED, OUTSIDE) if c in colours]
+    ax.axis("off")
+    if handles:
+        key = ax.legend(handles=handles, frameon=False, loc="center", ncols=ncols, borderaxespad=0, handlelength=1.2,
+                        columnspacing=1.0)
+        key.set_in_layout(False)   # the key may be wider than one panel: it must not narrow them
+
+
+def band_rows(fig: Figure, rows: list[BandRow], ncols: int = 1, check_failed: bool = False):
     """One thin panel per row: the reference band (grey bar, median tick) and the student's
-    values (one dot per seed; green inside the band, red outside; 'none' for a non-finite value).
-    Panels are laid out in a `len(rows) x ncols` grid (column-major when ncols > 1)."""
-    axes = fig.subplots(math.ceil(len(rows) / ncols), ncols, squeeze=False)
-    flat = [ax for col in range(ncols) for ax in axes[:, col]]
-    for ax, (label, band, values) in zip(flat, rows):
+    values (one dot per seed, coloured by `dot_colour`; 'not finite' for a non-finite value),
+    with a key. Panels are laid out in a `len(rows) x ncols` grid (column-major when ncols > 1)."""
+    nrows = math.ceil(len(rows) / ncols)
+    # the key gets a row of its own under the panels (a figure legend would overlap them)
+    grid = fig.add_gridspec(nrows + 1, ncols, height_ratios=[1] * nrows + [0.8])
+    axes = [[fig.add_subplot(grid[r, c]) for c in range(ncols)] for r in range(nrows)]
+    flat = [axes[r][c] for c in range(ncols) for r in range(nrows)]
+    colours: set[str] = set()
+    for ax, row in zip(flat, rows):
+        band, values = row.band, row.values
         numbers = [v for v in (finite(v) for v in values) if v is not None]
         span = numbers + ([band.minimum, band.maximum] if band else [])
         positive = span and min(span) > 0
@@ -105,11 +151,11 @@ def band_rows(fig: Figure, rows: list[tuple[str, Band | None, list[float | None]
             v = finite(value)
             if v is None:
                 ax.annotate("not finite", (1.0, 0.5), xycoords="axes fraction", ha="right", va="center",
-                            color=OUTSIDE, fontsize=7)
+                            color=OUTSIDE if check_failed else OUTSIDE_PASSED, fontsize=7)
                 continue
-            inside = band.holds(v) if band else True
-            ax.plot([v], [0.5 + 0.12 * (i - (len(values) - 1) / 2)], "o", ms=4,
-                    color=INSIDE if inside else OUTSIDE)
+            colour = dot_colour(v, band, check_failed)
+            colours.add(colour)
+            ax.plot([v], [0.5 + 0.12 * (i - (len(values) - 1) / 2)], "o", ms=4, color=colour)
         if span:
             low, high = min(span), max(span)
             if ax.get_xscale() == "log":
@@ -120,8 +166,10 @@ def band_rows(fig: Figure, rows: list[tuple[str, Band | None, list[float | None]
         ax.set_ylim(0, 1)
         ax.set_yticks([])
         if ax.get_xscale() != "log":
-            ax.xaxis.set_major_locator(MaxNLocator(4))
+            # a count (steps, epochs) gets whole-number ticks, not 192.0, 192.8, 193.6
+            ax.xaxis.set_major_locator(MaxNLocator(4, integer=row.counts))
         ax.spines["left"].set_visible(False)
-        ax.set_title(label, loc="left", pad=2)
+        ax.set_title(row.label, loc="left", pad=2)
     for ax in flat[len(rows):]:
         ax.set_visible(False)
+    band_legend(fig.add_subplot(grid[nrows, :]), colours, any(r.band for r in rows), ncols=2 if ncols == 1 else 3)
