@@ -9,6 +9,7 @@ with nbgrader's defaults left out:
     # %% nbgrader={"grade_id": "check_train", "grade": true, "locked": true, "points": 0} tags=["visible-check"]
     # %% nbgrader={"grade_id": "hidden_train", "grade": true, "locked": true, "points": 3} tags=["hidden-grader"]
     # %% [markdown] nbgrader={"grade_id": "q_sweep", "task": true, "locked": true, "points": 3}
+    # %% tags=["experiment"]                                                         not run again at grading
 
     nnkit author build [--assignment A] [--force]   authoring/ -> source/ (what `make sync` runs)
     nnkit author pull  [--assignment A]             source/ -> authoring/, after editing the notebook in Jupyter
@@ -31,6 +32,7 @@ import jupytext
 import nbformat
 
 from nnkit.grading.course import Course, CourseProblem
+from nnkit.grading.experiments import EXPERIMENT_TAG
 
 PERCENT = {"extension": ".py", "format_name": "percent"}
 NOTEBOOK_METADATA = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
@@ -123,9 +125,25 @@ def _names(source: str) -> tuple[set[str], set[str]]:
 def lint(nb, where: str) -> list[str]:
     """What breaks the conventions the graders and nbgrader rely on (docs/authoring.md)."""
     problems, seen, defined = [], set(), set(dir(builtins))
+    runs_at_grading, only_in_experiments = set(dir(builtins)), set()  # names bound by cells autograde runs / skips
     for number, cell in enumerate(nb.cells, 1):
         nbgrader, tags = cell.metadata.get("nbgrader"), cell.metadata.get("tags", [])
         here = f"{where}, cell {number}"
+        if cell.cell_type == "code" and "hidden-grader" not in tags:
+            bound, read = _names(cell.source)
+            if EXPERIMENT_TAG in tags:
+                if nbgrader:
+                    problems.append(f"{here}: an `{EXPERIMENT_TAG}` cell has no nbgrader metadata (a solution, given "
+                                    "or graded cell always runs at grading)")
+                only_in_experiments |= bound - runs_at_grading
+            else:
+                needs = sorted((read - bound - runs_at_grading) & only_in_experiments)
+                if needs:
+                    problems.append(f"{here}: uses {', '.join(needs)}, which only `{EXPERIMENT_TAG}` cells above "
+                                    "define; autograde skips those (nnkit/grading/experiments.py), so this cell would "
+                                    "raise NameError there. Tag it `experiment` too, or define the names in it.")
+                runs_at_grading |= bound
+                only_in_experiments -= bound
         if cell.cell_type == "code" and nbgrader and not nbgrader.get("grade"):  # given and solution cells
             defined |= _names(cell.source)[0]
         if "visible-check" in tags:

@@ -9,6 +9,7 @@ import pytest
 
 from conftest import course_copy
 from nnkit.demo import cell_scores, nbgrader, run_demo
+from nnkit.grading.experiments import NOT_RE_RUN, is_experiment
 from nnkit.grading.notebook import read_notebook
 from nnkit.grading.results import cell_points, score_cells
 from nnkit.variants import discover
@@ -90,3 +91,15 @@ def test_second_autograde_gives_the_same_grades(demo, points):
     nbgrader(demo, "autograde", ASSIGNMENT, "--force", "--student", "plausible_wrong")
     after = {s: cell_scores(demo, ASSIGNMENT, s) for s in ("reference", "plausible_wrong")}
     assert before == after
+
+
+def test_experiment_cells_are_not_run_again_and_everything_else_runs_cleanly(demo):
+    """Autograde skips the experiments (nnkit/grading/experiments.py): they keep the note and what was handed
+    in, and every other cell of the reference ran without an error (no cell needed an experiment's names)."""
+    nb = read_notebook(demo.root / "autograded" / "reference" / ASSIGNMENT / NOTEBOOK)
+    experiments = [c for c in nb.cells if is_experiment(c)]
+    assert experiments and all(c.outputs[0].text == NOT_RE_RUN and c.execution_count is None for c in experiments)
+    ran = [c for c in nb.cells if c.cell_type == "code" and not is_experiment(c)
+           and "hidden-grader" not in c.metadata.get("tags", [])]
+    assert ran and all(c.execution_count for c in ran)
+    assert not [c.source[:80] for c in ran if any(o.output_type == "error" for o in c.outputs)]

@@ -1,6 +1,16 @@
 # %% [markdown]
 # # Problem set 1: learning rates and initialisation
 #
+# **Before you start.** You need Python 3 with `torch`, `matplotlib` and `tqdm`
+# (`pip install torch matplotlib tqdm`; this notebook was tested with torch 2.14.1, matplotlib 3.11
+# and tqdm 4.70). On Google Colab all three are already installed: open the notebook there and run it.
+# No GPU and no internet connection are needed.
+#
+# **Run time.** Run the cells from top to bottom. With correct solutions, all the code cells of this
+# notebook together took about 9 seconds in one measured run on a 2-core server, not counting the
+# start of Python and the import of torch. Your laptop may be faster or a few times slower.
+
+# %% [markdown]
 # *Neural-network best practices.* In this notebook you will
 #
 # 1. build a small sigmoid network and a regression data set (fixing a bug in the original tutorial),
@@ -11,9 +21,9 @@
 # **How you are graded.** Fill in every cell that says `YOUR CODE HERE` and every answer cell.
 # The hidden tests grade the **solution cells** only, through what they define: `Model`,
 # `create_dataset`, `SEED_TARGET_SHAPE` and `FIXED_TARGET_SHAPE`, `train`, `diagnose`, and
-# `he_normal_` and `glorot_normal_` (with `_fans`). They load those cells and the read-only given
+# `he_normal_` and `glorot_normal_` (their cell also defines the helper `_fans`). They load those cells and the read-only given
 # cells into a fresh module, outside this notebook, and run on several random seeds; their verdict
-# appears in your feedback. Cells you add yourself are **not run** at grading, except their
+# appears in your feedback. Cells you add yourself are **not loaded** by the hidden tests, except their
 # top-level `import` statements: anything else a solution needs (a helper function, a constant)
 # must be defined inside a solution cell. The *visible checks* below each exercise are quick sanity
 # checks that run in seconds on a CPU; passing them does not guarantee full marks. Written questions
@@ -22,8 +32,13 @@
 # **If a solution cell fails.** Each hidden test checks the names that one solution cell defines. A
 # solution cell that fails, because it raises an error when it is run or when a test calls what it
 # defines (an untouched `raise NotImplementedError()`, a `NameError`) or never finishes (an endless
-# loop: the graders stop loading it after a minute), costs only the points of the
+# loop: the hidden tests stop loading it after a minute), costs only the points of the
 # tests of the names it should define; the rest of your notebook is still graded.
+#
+# **Experiments.** The cells that begin with `# Experiment` (the sweeps, training runs and their plots)
+# are not run again at grading: the hidden tests run shorter experiments of their own with your
+# functions. Your feedback shows what those cells printed and drew when you handed the notebook in,
+# and your TA reads it beside your written answers: run them, then save, before you hand in.
 #
 # **Implement it yourself.** Where an exercise asks you to write something PyTorch already has, write
 # it with tensor operations: a part that calls PyTorch's own version of what it implements scores 0,
@@ -31,7 +46,7 @@
 # must not call `torch.nn.init`'s `kaiming_*` or `xavier_*` functions (drawing the numbers with
 # `tensor.normal_` is the point). Everything else in PyTorch (layers, losses, optimisers) is yours to use.
 #
-# Everything runs on a laptop CPU in well under a minute. Do not rename the functions or delete cells.
+# Do not rename the functions or delete cells.
 
 # %% nbgrader={"grade_id": "imports", "locked": true} tags=["module"]
 import math
@@ -39,7 +54,7 @@ import warnings
 
 import torch
 
-# Thresholds for diagnose(), set from the kit's measurements over 10 seeds (numbers in section 1.6).
+# Thresholds for diagnose(), set from measurements over 10 seeds (the numbers are in section 1.6).
 DIVERGE_FACTOR = 2.0   # "diverged": a non-finite loss, or a final loss above 2x the first
 STUCK_DECREASE = 0.05  # "stuck": the final loss is not above the first, and less than 5% below it
 
@@ -144,8 +159,10 @@ def create_dataset_seed(n_samples, n_features):
     return x, y
 
 
-# %%
 x_seed, y_seed = create_dataset_seed(1000, 100)
+
+
+# %%
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     torch.nn.MSELoss()(Model()(x_seed), y_seed)
@@ -155,8 +172,12 @@ for w in caught:
 
 # %% [markdown]
 # Run the cell above and read the warning. Then record what you found: set `SEED_TARGET_SHAPE`
-# to the shape of `y` that `create_dataset_seed(1000, 100)` returns, and `FIXED_TARGET_SHAPE`
-# to the shape of `y` from *your* `create_dataset(1000, 100)`. Use tuples, e.g. `(3, 1)`.
+# to the shape of `y_seed`, the `y` that `create_dataset_seed(1000, 100)` returned in the read-only
+# cell further up, and `FIXED_TARGET_SHAPE` to the shape of `y` from *your*
+# `create_dataset(1000, 100)`. Give each as a tuple, e.g. `(3, 1)`, or a `torch.Size`. You may write
+# the tuple out or compute it, e.g. `tuple(y_seed.shape)`: the hidden tests load that read-only cell
+# too, so `x_seed` and `y_seed` exist when your answer is graded (the cell that prints the warning is
+# not among the cells they load).
 
 # %% nbgrader={"grade_id": "broadcast", "solution": true} tags=["module"]
 ### BEGIN SOLUTION
@@ -234,12 +255,13 @@ print(f"train: loss {_losses[0]:.3f} -> {_losses[-1]:.3f}")
 # The next cell trains a fresh model for 200 steps with each learning rate in 100, 10, 1, 0.2 and
 # 0.001, on three seeds (0, 1 and 2), and plots the loss curves (log scale, each panel with its own axis; a curve that stops has hit `nan`).
 
-# %%
+# %% tags=["experiment"]
+# Experiment: not run again at grading; your feedback shows the output you hand in.
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 
 LEARNING_RATES = [100, 10, 1, 0.2, 0.001]
-SEEDS = range(3)  # seed 2 is the lr = 0.2 run that ends above its first loss (see below)
+SEEDS = range(3)
 curves = {}
 for lr in tqdm(LEARNING_RATES, desc="learning rates"):
     for seed in SEEDS:
@@ -367,7 +389,7 @@ _labels = {}
 for _lr in (10, 0.1, 1e-5):
     torch.manual_seed(0)
     _labels[_lr] = diagnose(train(Model(), _x, _y, _lr))
-print(_labels, "(the kit measured 'diverged', 'learning' and 'stuck' on every seed)")
+print(_labels, "(measured over 10 seeds with correct code: 'diverged', 'learning' and 'stuck' on every seed)")
 
 
 # %% nbgrader={"grade_id": "hidden_diagnose", "grade": true, "locked": true, "points": 2} tags=["hidden-grader"]
@@ -395,6 +417,19 @@ print(_labels, "(the kit measured 'diverged', 'learning' and 'stuck' on every se
 # an initialiser that calls `torch.nn.init.kaiming_normal_`, `xavier_normal_` or another of their
 # `kaiming_*` / `xavier_*` functions scores 0.
 # A bad initialisation causes the same symptoms as a bad learning rate, and is much harder to spot.
+#
+# **What the hidden tests check**, on `Linear` weights of shapes (20, 2000) and (2000, 20) and a
+# `Conv2d` weight of shape (8, 16, 5, 5): that the values you write have the formula's standard
+# deviation and mean 0 (each to within about 6 standard errors of its estimate) and are normally
+# distributed (the share within one standard deviation is 0.683, to within about 6 standard errors);
+# a correct initialiser fails these with a probability below one in a million. Then, that the tensor
+# you are given is filled in place and returned; and that the same `generator` seed gives the same
+# values whatever state PyTorch's global random generator is in. They do **not** compare your values
+# with one particular draw, so any normal draw made with `generator` is right: `tensor.normal_`,
+# `torch.randn(..., generator=generator)` scaled and copied in, or `torch.nn.init.normal_(tensor,
+# 0, std, generator=generator)` (a plain normal draw, not He or Glorot, so it is allowed). So is
+# `torch.nn.init._calculate_fan_in_and_fan_out` for the fans. `_fans` is a helper for your two
+# initialisers and is not graded on its own: a wrong fan shows up as a wrong standard deviation.
 
 # %% nbgrader={"grade_id": "initialisers", "solution": true} tags=["module"]
 def _fans(tensor):

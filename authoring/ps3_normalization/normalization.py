@@ -1,6 +1,19 @@
 # %% [markdown]
 # # Problem set 3: BatchNorm, Dropout and DropBlock
 #
+# **Before you start.** You need Python 3 with `torch`, `torchvision`, `matplotlib` and `tqdm`
+# (`pip install torch torchvision matplotlib tqdm`; this notebook was tested with torch 2.14.1,
+# torchvision 0.29.1, matplotlib 3.11 and tqdm 4.70). On Google Colab all of them are already
+# installed: open the notebook there and run it. No GPU is needed. The first run needs an internet
+# connection to download MNIST (about 11 MB), unless you set the environment variable `MNIST_ROOT` to
+# a folder that holds the four MNIST files (see `mnist_location` in section 1.2).
+#
+# **Run time.** Run the cells from top to bottom. With correct solutions, all the code cells of this
+# notebook together took about 25 seconds in one measured run on a 2-core server, with MNIST already
+# on disk, not counting the start of Python and the import of torch. Your laptop may be faster or a
+# few times slower.
+
+# %% [markdown]
 # *Neural-network best practices: normalisation and regularisation inside the network.* You will
 #
 # 1. write **batch normalisation** (`BatchNorm1d`) with its running statistics, and measure what it
@@ -14,28 +27,35 @@
 #
 # **Implement it yourself.** Where an exercise asks you to write something PyTorch already has, write
 # it with tensor operations: a part that calls PyTorch's own version of what it implements scores 0,
-# with a message that names the call. Here that means no `batch_norm` (or another norm) in
-# `BatchNorm1d`, no `dropout` in `Dropout`, and no `dropout` or `torchvision.ops.drop_block2d` in
-# `DropBlock2d`, whether called directly or through `nn.BatchNorm1d`, `nn.Dropout` and the like.
-# Everything else in PyTorch (tensor operations, `torch.rand`, `torch.bernoulli`, pooling, padding) is
-# yours to use.
+# with a message that names the call. Here that means: in `BatchNorm1d`, none of PyTorch's
+# normalisation layers, `batch_norm`, `instance_norm`, `layer_norm` or `group_norm`; in `Dropout`, none
+# of its `dropout` functions (`dropout`, `alpha_dropout`, `dropout1d/2d/3d`, ...); in `DropBlock2d`, no
+# `dropout` and no `torchvision.ops.drop_block2d`; whether called directly (`F.batch_norm`) or through
+# a layer (`nn.BatchNorm1d`, `nn.Dropout`, `torchvision.ops.DropBlock2d`). Everything else in PyTorch is
+# yours to use: tensor operations, `torch.mean` and `torch.var`, `torch.rand` and `torch.bernoulli`,
+# pooling, padding, and also `torch.norm`, `torch.linalg.vector_norm` and `F.normalize`, which compute
+# or divide by a vector's length, not a normalisation over the batch.
 #
 # **How you are graded.** Fill in every cell that says `YOUR CODE HERE` and every answer cell. The
 # hidden tests grade the **solution cells** only, through the classes they define: `BatchNorm1d`,
 # `Dropout` and `DropBlock2d`. They load those cells and the read-only given cells into a fresh module,
 # outside this notebook, run on several random seeds, and compare your layers with PyTorch's to
 # $10^{-5}$ (in double precision) or with statistical bounds; their verdict appears in your feedback.
-# Cells you add yourself are **not run** at grading, except their top-level `import` statements:
+# Cells you add yourself are **not loaded** by the hidden tests, except their top-level `import` statements:
 # anything else a layer needs (a helper function, a constant) must be defined inside its solution
 # cell. The *visible checks* under each exercise take seconds; passing them does not guarantee full
-# marks. Written questions are marked by hand. The whole notebook runs in a few minutes on a laptop
-# CPU. Do not rename the classes or delete cells.
+# marks. Written questions are marked by hand. Do not rename the classes or delete cells.
 #
 # **If a solution cell fails.** Each hidden test checks the names that one solution cell defines. A
 # solution cell that fails, because it raises an error when it is run or when a test calls what it
 # defines (an untouched `raise NotImplementedError()`, a `NameError`) or never finishes (an endless
-# loop: the graders stop loading it after a minute), costs only the points of the
+# loop: the hidden tests stop loading it after a minute), costs only the points of the
 # tests of the names it should define; the rest of your notebook is still graded.
+#
+# **Experiments.** The cells that begin with `# Experiment` (the sweeps, training runs and their plots)
+# are not run again at grading: the hidden tests run shorter experiments of their own with your
+# functions. Your feedback shows what those cells printed and drew when you handed the notebook in,
+# and your TA reads it beside your written answers: run them, then save, before you hand in.
 
 # %% nbgrader={"grade_id": "imports", "locked": true} tags=["module"]
 import math
@@ -121,7 +141,9 @@ class BatchNorm1d(nn.Module):
     Args:
         num_features: C, the number of channels.
         eps: added to the variance inside the square root, for numerical stability.
-        momentum: the weight of the current batch in the running estimates.
+        momentum: the weight of the current batch in the running estimates, a number in [0, 1].
+            (nn.BatchNorm1d also accepts momentum=None, a cumulative average over all batches;
+            you need not support it, and the hidden tests never pass it.)
 
     Attributes:
         weight: gamma, an ``nn.Parameter`` of shape (C,), initialised to ones.
@@ -130,7 +152,10 @@ class BatchNorm1d(nn.Module):
         running_var: a buffer of shape (C,), initialised to ones.
 
     Shape:
-        Input (N, C) or (N, C, L); output of the same shape. Training mode needs n > 1.
+        Input (N, C) or (N, C, L); output of the same shape. Training mode needs n > 1: with
+        n = 1 (a batch of one sample of (N, C) input) the unbiased variance divides by n - 1 = 0,
+        and nn.BatchNorm1d raises a ValueError. What your layer does then is up to you: the hidden
+        tests train only with n >= 3 (evaluation mode is tested with a batch of one as well).
     """
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1):
@@ -235,14 +260,19 @@ print("BatchNorm1d: training output, running_var and eval output match nn.BatchN
 # from the same `Linear` weights (BatchNorm's $\gamma = 1$, $\beta = 0$ draw no random numbers) and
 # see the same mini-batches, so the comparison is paired.
 #
-# Where MNIST comes from: if the course's own Python package, `nnkit`, is installed where this
-# notebook runs, it reads MNIST from the folder named by the environment variable `$MNIST_ROOT` (a
-# folder with the four MNIST files), or downloads it when that variable is not set. Without that
-# package (a plain Python installation, on your laptop or on Colab for instance), torchvision
-# downloads MNIST into `./data`.
+# Where MNIST comes from: the helper `mnist_location` (the same as in problem set 2) reads it from the
+# folder named by the environment variable `MNIST_ROOT`, if you set it, and downloads nothing then:
+# the folder must hold the four MNIST files, gzipped or not. If `MNIST_ROOT` is not set, torchvision
+# downloads MNIST (about 11 MB) into `data/` the first time. So on a laptop without internet, set
+# `MNIST_ROOT` before you start Jupyter.
 
 # %% nbgrader={"grade_id": "experiment_helpers", "locked": true}
+import gzip
+import os
+import shutil
+
 import matplotlib.pyplot as plt
+import torchvision
 from tqdm.auto import tqdm
 
 # These networks are tiny: one CPU thread trains them fastest, and several threads fighting over a
@@ -250,17 +280,64 @@ from tqdm.auto import tqdm
 torch.set_num_threads(1)
 
 
-def load_mnist_tensors():
-    """MNIST as tensors: x_train (60000, 784), y_train, x_test (10000, 784), y_test; x standardised."""
-    try:
-        from nnkit.data import load_mnist_datasets       # course machines: the folder in $MNIST_ROOT
-    except ImportError:                                   # without the course kit: download it
-        import torchvision
+# ---- MNIST on disk: this block is the same in problem sets 2 and 3 ----
+MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+               "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
-        def load_mnist_datasets():
-            return (torchvision.datasets.MNIST("data", train=True, download=True),
-                    torchvision.datasets.MNIST("data", train=False, download=True))
-    train_set, test_set = load_mnist_datasets()
+try:  # the course's grading package, installed where your work is graded: the same rule, with checksums
+    from nnkit.data import mnist_root as _graders_mnist_root
+except ImportError:  # your laptop, Colab, ...
+    _graders_mnist_root = None
+
+
+def mnist_location(root=None):
+    """Where torchvision should read MNIST from. Returns (torchvision_root, download).
+
+    The MNIST folder is `root` if it is given, otherwise the folder named by the environment
+    variable MNIST_ROOT if that is set.
+    * With a folder, nothing is downloaded. It must hold the four MNIST_FILES, each as it is or
+      gzipped (the name plus ".gz"); if one is missing, the error names it. They are copied,
+      uncompressed, into data/MNIST/raw/ (the layout torchvision reads), and ("data", False) is
+      returned.
+    * With no folder, ("data", True) is returned: torchvision downloads MNIST (about 11 MB) into
+      data/MNIST/raw/ the first time, and reads it from there afterwards.
+    "data" is a folder in the notebook's working folder. Where your work is graded, the course's
+    grading package applies the same rule, checks each file's checksum too, and copies into a
+    cache folder of its own.
+    """
+    folder = root or os.environ.get("MNIST_ROOT")
+    if _graders_mnist_root is not None:
+        location, download = _graders_mnist_root(folder)
+        return str(location), download
+    if not folder:
+        return "data", True
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"The MNIST folder {folder} does not exist. Pass a folder that holds the "
+                                "four MNIST files, or unset MNIST_ROOT to download them.")
+    sources = {}
+    for name in MNIST_FILES:
+        plain, packed = os.path.join(folder, name), os.path.join(folder, name + ".gz")
+        if not (os.path.isfile(plain) or os.path.isfile(packed)):
+            raise FileNotFoundError(f"The MNIST folder {folder} has no {name} (or {name}.gz). Pass a folder "
+                                    "that holds the four MNIST files, or unset MNIST_ROOT to download them.")
+        sources[name] = plain if os.path.isfile(plain) else packed
+    raw = os.path.join("data", "MNIST", "raw")
+    os.makedirs(raw, exist_ok=True)
+    for name, source in sources.items():
+        target = os.path.join(raw, name)
+        if os.path.isfile(target) and os.path.getmtime(target) >= os.path.getmtime(source):
+            continue  # copied before, and the file has not changed since
+        with (gzip.open(source) if source.endswith(".gz") else open(source, "rb")) as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    return "data", False
+# ---- end of the MNIST block ----
+
+
+def load_mnist_tensors():
+    """MNIST as tensors: x_train (60000, 784), y_train, x_test (10000, 784), y_test; x standardised.
+    The files are found by mnist_location (above): $MNIST_ROOT if it is set, else a download."""
+    location, download = mnist_location()
+    train_set, test_set = (torchvision.datasets.MNIST(location, train=train, download=download) for train in (True, False))
 
     def tensors(dataset):
         x = (dataset.data.float() / 255 - 0.1307) / 0.3081
@@ -339,7 +416,8 @@ def dropout_experiment(data, seed, drop_layer=None, input_drop_layer=None, n_tra
     return history
 
 
-# %%
+# %% tags=["experiment"]
+# Experiment: not run again at grading; your feedback shows the output you hand in.
 mnist = load_mnist_tensors()
 BN_SEEDS = range(3)
 bn_runs = {}
@@ -532,7 +610,8 @@ print("Dropout: share of zeros, scaling, eval mode and p = 1 OK")
 # Every 5 epochs it measures, in evaluation mode, the loss and accuracy on the 500 training images
 # and on 2,000 test images.
 
-# %%
+# %% tags=["experiment"]
+# Experiment: not run again at grading; your feedback shows the output you hand in.
 DROP_SEEDS = range(2)
 drop_runs = {}
 for seed in tqdm(DROP_SEEDS, desc="dropout experiment (seeds)"):
@@ -722,7 +801,8 @@ print("DropBlock2d: shape, rescaling and eval mode OK")
 # (treated as a 1-channel 28 × 28 feature map), and then measures the realised drop rate of
 # `DropBlock2d` on 16 × 16 maps for several `drop_prob` and block sizes.
 
-# %%
+# %% tags=["experiment"]
+# Experiment: not run again at grading; your feedback shows the output you hand in.
 torch.manual_seed(1)
 digit = mnist[0][0].reshape(1, 1, 28, 28)
 fig, axes = plt.subplots(1, 4, figsize=(11, 3))

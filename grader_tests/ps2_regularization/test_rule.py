@@ -95,6 +95,10 @@ def test_penalty_step_equals_sgd_weight_decay(submission):
            "One SGD step on loss + (wd/2) * l2_penalty(model) differs from one step of SGD(weight_decay=wd) on the loss.")
 
 
+# Where (wd / 2) * l2 == k exactly, every algebraically equal form of the rule (wd / 2 * l2 < k,
+# wd * l2 / 2 < k, wd * l2 < 2 * k, wd < 2 * k / l2; 10.0 ** n, 1e{n} or math.pow; l2 a float or a
+# float32 tensor) computes the boundary exactly, so the forms cannot disagree there: the notebook
+# promises it, and tests/test_ps2_rule_boundaries.py checks it for every case below.
 CASES = [
     (0.3, 124.7),     # the notebook's situation
     (0.7, 1234.0),
@@ -119,8 +123,13 @@ def test_choose_weight_decay(submission, k, l2):
            "wd with (wd / 2) * l2 < loss_bound.")
 
 
+TENSOR_CASES = [(1.0, 0.15), (5.0, 1.0)]  # the second on the boundary, exact in float32 too
+
+
 @pytest.mark.grade_cell("hidden_choose_weight_decay")
-def test_choose_weight_decay_accepts_tensors(submission):
-    got = real_float(submission.choose_weight_decay(1.0, torch.tensor(0.15)), "choose_weight_decay(1.0, tensor(0.15))")
-    want = reference_choose_weight_decay(1.0, 0.15)
-    expect(abs(got - want) <= 1e-6 * want, "choose_weight_decay(1.0, torch.tensor(0.15)) is wrong: l2 may be a one-element tensor.")
+@pytest.mark.parametrize("k,l2", TENSOR_CASES)
+def test_choose_weight_decay_accepts_tensors(submission, k, l2):
+    got = real_float(submission.choose_weight_decay(k, torch.tensor(l2)), f"choose_weight_decay({k}, tensor({l2}))")
+    want = reference_choose_weight_decay(k, l2)
+    expect(abs(got - want) <= 1e-6 * want, f"choose_weight_decay({k}, torch.tensor({l2})) returned {got:g}, which is "
+           "not the largest power of ten wd with (wd / 2) * l2 < loss_bound: l2 may be a one-element tensor.")
