@@ -20,6 +20,7 @@ from nnkit.data import MnistNotFound
 from nnkit.grading.course import Course, CourseProblem
 from nnkit.grading.devices import DEVICE_CHOICES
 from nnkit.grading.notebook import NotebookProblem, check_notebook_is, read_notebook
+from nnkit.grading.status import Status
 from nnkit.threads import GRADING_THREADS, use_grading_threads
 
 
@@ -44,7 +45,19 @@ _STAFF_ADVICE = {
 }
 
 
-def _refuse(problem: NotebookProblem, advice: str) -> int:
+def refused_status(problem: NotebookProblem) -> str:
+    """The status `nnkit grade` gives a notebook it refuses, in the words of `Status` (the export's column):
+    "not submitted" (no file), "wrong assignment: this looks like <other>", else "unreadable"."""
+    if problem.kind == "missing":
+        return Status.NOT_SUBMITTED.value
+    if problem.kind == "other-assignment":
+        return f"{Status.WRONG_ASSIGNMENT.value}: this looks like {problem.looks_like}"
+    return Status.UNREADABLE.value
+
+
+def _refuse(label: str, problem: NotebookProblem, advice: str) -> int:
+    # stdout: the status, where a graded notebook's "<assignment>: graded ..." goes; stderr: what and why, for staff
+    print(f"{label}: {refused_status(problem)}")
     print(f"nnkit grade: {problem.path}: {problem.reason}. {advice} No graders were run.", file=sys.stderr)
     return 2
 
@@ -58,7 +71,11 @@ def cmd_grade(args) -> int:
     try:
         nb = read_notebook(notebook)
     except NotebookProblem as problem:
-        return _refuse(problem, _STAFF_ADVICE.get(problem.kind, ""))
+        try:   # the status line names the assignment where the path tells it
+            label = args.assignment[0] if args.assignment else course.infer_assignment(notebook)
+        except CourseProblem:
+            label = str(notebook)
+        return _refuse(label, problem, _STAFF_ADVICE.get(problem.kind, ""))
     assignment = args.assignment[0] if args.assignment else course.infer_assignment(notebook)
     sources = {assignment: read_notebook(course.source_notebook(assignment))}
     for other in set(course.assignments()) - {assignment}:
@@ -70,7 +87,7 @@ def cmd_grade(args) -> int:
         check_notebook_is(nb, notebook, assignment, sources)
     except NotebookProblem as problem:
         other = problem.looks_like
-        return _refuse(problem, f"If it is a {other} hand-in, grade it with `nnkit grade {notebook} --assignment "
+        return _refuse(assignment, problem, f"If it is a {other} hand-in, grade it with `nnkit grade {notebook} --assignment "
                                 f"{other}`; otherwise ask the student for their {assignment} notebook.")
     run = run_graders(course, assignment, notebook, device=args.device, sandbox=True)
     print(f"{assignment}: {run.status} in {run.seconds:.1f} s on {run.device}")
@@ -147,7 +164,7 @@ def cmd_batch(args) -> int:
     extra = ("--RunHiddenGraders.device=" + args.device,) if args.device else ()
     result = run_batch(course, _assignments(course, args), workers=args.workers, force=args.force,
                        scheduler=args.scheduler, db_url=args.db_url, job_timeout=args.job_timeout,
-                       nbgrader_args=extra, gpu=args.gpu)
+                       nbgrader_args=extra, gpu=args.gpu, students=args.student)
     print(summary(result))
     return 1 if result.problems or any(not r.finished for r in result.records) else 0
 
@@ -155,8 +172,9 @@ def cmd_batch(args) -> int:
 def cmd_report(args) -> int:
     from nnkit.report.build import write_reports
 
-    paths = write_reports(_course(args), args.assignment)
-    print(f"Feedback: {len(paths.feedback)} pages (feedback/<student>/<assignment>/report.html)")
+    paths = write_reports(_course(args), args.assignment, students=args.student)
+    print(f"Feedback: {len(paths.feedback)} pages (feedback/<student>/<assignment>/report.html)"
+          + (f" for {', '.join(args.student)}" if args.student else ""))
     for path in paths.dashboards + [paths.course, paths.csv]:
         print(f"Wrote {path}")
     return 0
@@ -170,8 +188,11 @@ def cmd_demo(args) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="nnkit", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--course", help="course folder (default: the current folder, which must hold nbgrader_config.py)")
-    parser.add_argument("--mnist-root", help="folder with the MNIST IDX files (sets $MNIST_ROOT)")
+    course_help = ("course folder (default: the current folder); it must hold nbgrader_config.py and "
+                   "grader_tests/: no parent folder is searched")
+    mnist_help = "folder with the MNIST IDX files (sets $MNIST_ROOT)"
+    parser.add_argument("--course", help=course_help)
+    parser.add_argument("--mnist-root", help=mnist_help)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("grade", help="run the hidden graders on one notebook")
@@ -218,15 +239,25 @@ def main(argv=None) -> int:
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where the hidden graders run (default: as configured)")
     p.add_argument("--job-timeout", type=float, help="seconds before a job is killed (default: from the cell and grader timeouts)")
     p.add_argument("--gpu", action="store_true", help="each job takes one 'gpu' resource of its worker (see docs/scale-out.md)")
+    p.add_argument("--student", action="append", metavar="ID",
+                   help="grade only this student's hand-ins (repeat for several); with --force, a regrade of them")
     p.set_defaults(func=cmd_batch)
 
     p = sub.add_parser("report", help="feedback pages, class dashboards and the LMS CSV (after generate_feedback)")
     p.add_argument("--assignment", action="append")
+    p.add_argument("--student", action="append", metavar="ID",
+                   help="write only this student's feedback pages (repeat for several); the class dashboards "
+                        "and the CSV are rebuilt whole")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("demo", help="the whole nbgrader pipeline on three submissions")
     p.add_argument("--assignment", action="append")
     p.set_defaults(func=cmd_demo)
+
+    for command in sub.choices.values():   # also after the command: `nnkit grade NB --mnist-root DIR`
+        # SUPPRESS: left out after the command, the value given before it (or None) stays.
+        command.add_argument("--course", default=argparse.SUPPRESS, help=course_help)
+        command.add_argument("--mnist-root", default=argparse.SUPPRESS, help=mnist_help)
 
     args = parser.parse_args(argv)
     if args.mnist_root:

@@ -389,13 +389,13 @@ class _Formgrader:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self.token, self.log = secrets.token_hex(16), log
+        self.token, self.log, self.output = secrets.token_hex(16), log, open(log, "wb")
         env = {**os.environ, "PATH": f"{sys.prefix}/bin:{os.environ['PATH']}"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_server", "--no-browser", "--ServerApp.ip=127.0.0.1",
+            [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
              f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
              f"--ServerApp.root_dir={root}"],
-            cwd=root, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=root, env=env, stdout=self.output, stderr=subprocess.STDOUT, start_new_session=True)
 
     def call(self, method: str, path: str, body: dict | None = None):
         import json
@@ -412,14 +412,18 @@ class _Formgrader:
         import urllib.error
 
         deadline = time.monotonic() + 120
-        while True:
-            assert self.process.poll() is None, "jupyter server stopped:\n" + self.log.read_text()[-3000:]
-            try:
-                assert self.call("GET", "status") == {"status": True}
-                return self
-            except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline, "formgrader did not answer:\n" + self.log.read_text()[-3000:]
-                time.sleep(0.3)
+        try:
+            while True:
+                assert self.process.poll() is None, "jupyter server stopped:\n" + self.log.read_text()[-3000:]
+                try:
+                    assert self.call("GET", "status") == {"status": True}
+                    return self
+                except (urllib.error.URLError, ConnectionError):
+                    assert time.monotonic() < deadline, "formgrader did not answer:\n" + self.log.read_text()[-3000:]
+                    time.sleep(0.3)
+        except BaseException:
+            self.__exit__()   # `with` calls __exit__ only once __enter__ has returned: no server left behind
+            raise
 
     def __exit__(self, *exc):
         self.process.terminate()   # its gradebook session ends before nbgrader writes the file again
@@ -428,6 +432,7 @@ class _Formgrader:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self.output.close()
 
 
 def test_hand_grades_survive_a_regrade(run, tmp_path):

@@ -36,6 +36,11 @@ def main(argv=None) -> int:
     parser.add_argument("--autograde-on-cpu", action="store_true", help="without a GPU, run the autograde on the CPU")
     parser.add_argument("--calibrate-on-cpu", action="store_true",
                         help="without a GPU, measure the claims on the CPU (report in OUT/calibration/, not calibration/)")
+    parser.add_argument("--throughput-on-cpu", action="store_true", help="without a GPU, run the throughput part on the CPU")
+    parser.add_argument("--throughput-copies", type=int, default=16, metavar="N",
+                        help="throughput: copies of the reference hand-in, students s01..sN (default 16)")
+    parser.add_argument("--throughput-workers", type=int, metavar="W",
+                        help="throughput: nnkit batch's LocalCluster workers (default: the number of cores)")
     parser.add_argument("--autograde", action="append", metavar="ASSIGNMENT",
                         help="the assignment(s) to autograde, or 'all' (default: the first, ps1)")
     parser.add_argument("--seeds", type=int, default=SEEDS, help="calibration seeds (default 10)")
@@ -47,6 +52,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--assignment", help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
+    parser.add_argument("--copies", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--report-dir", help=argparse.SUPPRESS)
     parser.add_argument("--nice", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -59,6 +65,8 @@ def main(argv=None) -> int:
 
     if args.only and set(args.only) - set(PARTS):
         parser.error(f"unknown parts: {', '.join(sorted(set(args.only) - set(PARTS)))} (of: {', '.join(PARTS)})")
+    if args.throughput_copies < 1 or (args.throughput_workers is not None and args.throughput_workers < 1):
+        parser.error("--throughput-copies and --throughput-workers take a number of at least 1")
     root = _course_root(args.course)
     check = Check(args, root)
     become_subreaper()

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -14,8 +15,9 @@ from nnkit.gpu_check.machine import NO_GPU, check_machine, describe_machine
 from nnkit.gpu_check.processes import Worker, kill_tree, reap_orphans
 from nnkit.gpu_check.records import NOT_REACHED, Results, say
 from nnkit.gpu_check.summary import seeds_holding, summarise
+from nnkit.gpu_check.throughput import MIN_SECONDS as THROUGHPUT_MIN_SECONDS, describe_record
 
-PARTS = ("machine", "reference", "hog", "bank", "calibrate", "autograde")
+PARTS = ("machine", "reference", "hog", "bank", "calibrate", "autograde", "throughput")
 REPORT_RESERVE = 30        # seconds kept after the workers are stopped: the calibration report, the summary
 SUMMARY_RESERVE = 8        # the same without a calibration to report
 SEEDS = 10
@@ -124,7 +126,13 @@ class Check:
                                                ["autograde", "--course", str(self.root), "--assignment", assignment,
                                                 "--device", autograde_device, "--out", str(self.out)],
                                                self.out, self._on_autograde, self.env))
+        if "throughput" in parts:
+            self._plan_throughput(cuda, assignments)
         self.wait()
+        if getattr(self, "throughput_plan", None):     # alone on the machine, once the others are done
+            with tempfile.TemporaryDirectory(prefix="nnkit-gpu-check-throughput-") as scratch:   # gone if killed too
+                self._start_throughput(scratch)
+                self.wait()
         if "calibrate" in parts and self.calibrate_device:
             self.write_calibration()
         return self.finish()
@@ -147,6 +155,40 @@ class Check:
                     f"({jupyter.get('mb')} MB): `make wheelhouse-full`")
         return "nbgrader is not installed here, and no wheelhouse (make wheelhouse-full) carried it"
 
+    def _plan_throughput(self, cuda: bool, assignments: list[str]) -> None:
+        device = "cuda" if cuda else ("cpu" if self.args.throughput_on_cpu else None)
+        packages = self.machine.get("packages") or {}
+        if not device:
+            self._skip("throughput", "no GPU; --throughput-on-cpu runs it on the CPU (--throughput-copies N, "
+                                     "--throughput-workers W)")
+        elif not (packages.get("nbgrader") and packages.get("nbclient") and packages.get("ipykernel")):
+            self._skip("throughput", self._no_jupyter())
+        elif not (packages.get("dask") and packages.get("distributed")):
+            self._skip("throughput", "dask and distributed (nnkit batch) are not installed here: "
+                                     "`make wheelhouse-full` carries them")
+        else:
+            self.throughput_plan = {"assignment": assignments[0], "copies": self.args.throughput_copies,
+                                    "workers": self.args.throughput_workers or self.cpus, "device": device}
+
+    def _start_throughput(self, scratch: str) -> None:
+        plan = self.throughput_plan
+        calibrating = any(w.part == "calibrate" for w in self.workers)
+        left = self.deadline - (REPORT_RESERVE if calibrating else SUMMARY_RESERVE) - time.monotonic()
+        if left < THROUGHPUT_MIN_SECONDS:
+            plan["not_started"] = (f"{max(left, 0):.0f} s of the deadline were left after the other parts, under "
+                                   f"the {THROUGHPUT_MIN_SECONDS} s it is given at least (a longer --deadline, or "
+                                   f"--only machine,throughput)")
+            self.results.add({"part": "throughput", "status": NOT_REACHED, "why": plan["not_started"]})
+            say(f"throughput: {NOT_REACHED}: {plan['not_started']}")
+            return
+        say(f"throughput: nnkit batch over {plan['copies']} copies of {plan['assignment']}'s reference hand-in, "
+            f"{plan['workers']} workers, graders on {plan['device']} ({left:.0f} s left)")
+        self.workers.append(Worker("throughput", "throughput",
+                                   ["throughput", "--course", str(self.root), "--assignment", plan["assignment"],
+                                    "--device", plan["device"], "--workers", str(plan["workers"]),
+                                    "--copies", str(plan["copies"]), "--report-dir", scratch],
+                                   self.out, self._on_throughput, self.env))
+
     def wait(self) -> None:
         calibrating = any(w.part == "calibrate" for w in self.workers)
         stop_at = self.deadline - (REPORT_RESERVE if calibrating else SUMMARY_RESERVE)
@@ -166,6 +208,8 @@ class Check:
             reap_orphans(known)
             time.sleep(1)
         for worker in self.workers:
+            if hasattr(worker, "code"):        # finished in an earlier wait
+                continue
             code = worker.finish()
             worker.code = code
             if code != 0 and not getattr(worker, "stopped", False):
@@ -231,6 +275,10 @@ class Check:
     def _on_autograde(self, record: dict) -> None:
         record = self.results.add({"part": "autograde", **record})
         say(f"autograde {record.get('assignment')}: {record.get('status')}: {record.get('detail', '')}")
+
+    def _on_throughput(self, record: dict) -> None:
+        record = self.results.add({"part": "throughput", **record})
+        say(f"throughput: {describe_record(record)}")
 
     # -- the calibration report ----------------------------------------------------------------
     def write_calibration(self) -> None:

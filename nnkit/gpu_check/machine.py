@@ -29,7 +29,7 @@ except Exception as error:
 from importlib import metadata
 info["packages"] = {}
 for name in ("numpy", "torchvision", "pytest", "pytest-timeout", "nbformat", "jsonschema", "tqdm", "nbgrader",
-             "nbclient", "ipykernel", "jupyter_client"):
+             "nbclient", "ipykernel", "jupyter_client", "dask", "distributed"):
     try:
         info["packages"][name] = metadata.version(name)
     except metadata.PackageNotFoundError:

@@ -166,6 +166,15 @@ def summarise(check: "Check") -> tuple[list[str], list[str], list[str], list[dic
             if r["status"] != "pass":
                 failures.append(f"autograde {assignment}: {r.get('detail', '')}")
 
+    if getattr(check, "throughput_plan", None):
+        from nnkit.gpu_check.throughput import summarise_throughput
+
+        more = summarise_throughput(check)
+        lines += more[0]
+        failures += more[1]
+        unreached += more[2]
+        late += more[3]
+
     worker_errors = [r for r in results.records if r.get("status") == "error" and r.get("worker")]
     for r in worker_errors:
         failures.append(f"{r['worker']}: {r['why']}")

@@ -250,5 +250,12 @@ def worker_autograde(args) -> int:
     return 0
 
 
+def worker_throughput(args) -> int:
+    from nnkit.gpu_check.throughput import worker_throughput as run
+
+    return run(args)
+
+
 WORKERS = {"reference": worker_reference, "hog": worker_hog, "bank": worker_bank, "calibrate": worker_calibrate,
-           "calibration-report": worker_calibration_report, "autograde": worker_autograde}
+           "calibration-report": worker_calibration_report, "autograde": worker_autograde,
+           "throughput": worker_throughput}

@@ -67,11 +67,12 @@ def write_status(folder: Path, execution: dict, graders: dict, intake: dict | No
 
     `execution` and `graders` each hold a `Status` under "status"; `intake` is
     `nnkit.grading.intake`'s note, when the hand-in needed one: an unreadable
-    file is "unreadable" whatever its stand-in scored.
+    file is "unreadable", another assignment's notebook "wrong assignment",
+    whatever its stand-in scored.
     """
     status = Status.worst(Status(execution.get("status", Status.GRADED)), Status(graders.get("status", Status.GRADED)))
-    if intake and intake.get("status") == Status.UNREADABLE:
-        status = Status.UNREADABLE
+    if intake and intake.get("status") in (Status.UNREADABLE, Status.WRONG_ASSIGNMENT):
+        status = Status(intake["status"])
     write_record(folder, GradingRecord(status, execution, graders, intake, measurements or {}))
     return status
 
@@ -85,7 +86,7 @@ class StatusCsvExport(CsvExportPlugin):
     """nbgrader's CSV export plus a `status` column.
 
     `status` tells apart "not submitted", "unreadable" (the file was not a
-    notebook), "crashed" (the kernel or a grading probe died) and "timed out"
+    notebook), "wrong assignment" (another assignment's notebook), "crashed" (the kernel or a grading probe died) and "timed out"
     from a real, "graded" score.
     """
 

@@ -14,8 +14,15 @@ and the student never learns why the score is 0. Two configured pieces fix that:
 * `IntakeExporter`, the ``Autograde.exporter_class``, reads it, and stands the
   blank release notebook in for a file that cannot be read.
 
-Both put a note at the top of the notebook, so it reaches the feedback, and record
-it for the export's ``status`` column ("unreadable" for a file that could not be read).
+`IntakeExporter` also stands the blank release in for another assignment's notebook
+handed in under this one's name (the ps2 notebook as ps1's): grading it would only say
+"does not define `Model`" in every cell, instead of what happened.
+
+Each puts a note at the top of the notebook, so it reaches the feedback, and records
+it for the export's ``status`` column ("unreadable" for a file that could not be read,
+"wrong assignment" for another assignment's notebook). Where the blank release stands in,
+that note is the one message for the whole hand-in: `RunHiddenGraders` runs no grader on
+the stand-in, and each hidden cell only points to the note (`HAND_IN_NOT_GRADED`).
 """
 from __future__ import annotations
 
@@ -29,15 +36,18 @@ import nbformat
 from nbconvert.exporters import NotebookExporter
 from nbconvert.exporters.exporter import ResourcesDict
 
-from nnkit.grading.notebook import NotebookProblem, read_notebook
+from nnkit.grading.course import Course, CourseProblem
+from nnkit.grading.notebook import NotebookProblem, check_notebook_is, read_notebook
 from nnkit.grading.status import Status
 
 NOTE_TAG = "nnkit-intake-note"
+# What each hidden cell of a stand-in says: the note at the top says why, once for the hand-in.
+HAND_IN_NOT_GRADED = "Not graded: see the grading note at the top of this notebook."
 
 
 @dataclass
 class IntakeNote:
-    status: Status  # GRADED (the hand-in was used) or UNREADABLE (the blank release was graded)
+    status: Status  # GRADED (the hand-in was used), UNREADABLE or WRONG_ASSIGNMENT (the blank release stood in)
     message: str   # Markdown for the student, shown first in the feedback
 
 
@@ -120,24 +130,22 @@ class IntakeExporter(NotebookExporter):
         if info is None or not getattr(converter, "_sanitizing", False):
             return super().from_filename(filename, resources=resources, **kw)
         handed_in = ALIASES.get(str(filename), str(filename))
-        expected = Path(filename).name
+        expected, assignment = Path(filename).name, info["assignment"]
+        release = Path(converter.coursedir.format_path(converter.coursedir.release_directory, ".",
+                                                       assignment)) / expected
         try:
             nb = read_notebook(handed_in)
+            check_notebook_is(nb, handed_in, assignment, _source_notebooks(converter.coursedir.root, assignment))
             note = None
             if handed_in != str(filename):
                 note = IntakeNote(Status.GRADED, f"You handed in `{Path(handed_in).name}`, but the file name this "
                                             f"assignment expects is `{expected}`. It was graded as `{expected}` "
                                             "this time; keep the release's file name when you hand in.")
         except NotebookProblem as problem:
-            release = Path(converter.coursedir.format_path(converter.coursedir.release_directory, ".",
-                                                           info["assignment"])) / expected
-            converter.log.warning("%s: %s; grading the blank release notebook in its place", info["student"], problem)
+            converter.log.warning("%s: %s; the blank release notebook stands in for it, ungraded",
+                                  info["student"], problem)
             nb = read_notebook(release)
-            reason = str(problem).replace(str(Path(handed_in).parent) + os.sep, "")
-            note = IntakeNote(Status.UNREADABLE, f"Your `{Path(handed_in).name}` could not be read: {reason} Nothing "
-                                            "you wrote was graded; what follows is the blank release notebook, "
-                                            "scored as handed out. Open your file in Jupyter to check it saves, "
-                                            "then hand it in again.")
+            note = _stand_in_note(problem, Path(handed_in).name, assignment)
         nb.cells = [cell for cell in nb.cells if not _is_note(cell)]   # only the kit writes a note
         if note:
             nb.cells.insert(0, _note_cell(note))
@@ -147,3 +155,29 @@ class IntakeExporter(NotebookExporter):
         when = os.path.getmtime(handed_in) if os.path.exists(handed_in) else 0
         metadata["modified_date"] = datetime.datetime.fromtimestamp(when, tz=datetime.timezone.utc).strftime("%B %d, %Y")
         return self.from_notebook_node(nb, resources=resources, **kw)
+
+
+def _stand_in_note(problem: NotebookProblem, name: str, assignment: str) -> IntakeNote:
+    """The one message for a hand-in the blank release stands in for: what was wrong, and what to do."""
+    if problem.kind == "other-assignment":
+        return IntakeNote(Status.WRONG_ASSIGNMENT,
+                          f"Your `{name}` looks like the {problem.looks_like} notebook, not the {assignment} one, "
+                          f"so nothing you wrote was graded: the blank {assignment} release notebook stands in "
+                          f"for it, and its parts score 0. Hand in your {assignment} notebook, and tell your TA.")
+    what = problem.reason if problem.reason.startswith("is ") else f"could not be opened ({problem.reason})"
+    return IntakeNote(Status.UNREADABLE,
+                      f"Your `{name}` {what}, so it could not be read as a notebook. Nothing you "
+                      "wrote was graded: the blank release notebook stands in for it, and its parts score 0. Open "
+                      "your file in Jupyter to check it saves, then hand it in again, and tell your TA.")
+
+
+def _source_notebooks(course_root: str, assignment: str) -> dict:
+    """assignment -> its source notebook, for every assignment of the course that has a readable one
+    (another assignment's broken folder must not stop this hand-in; `check_notebook_is` compares them)."""
+    course, sources = Course(Path(course_root).resolve()), {}
+    for name in {assignment, *course.assignments()}:
+        try:
+            sources[name] = read_notebook(course.source_notebook(name))
+        except (CourseProblem, NotebookProblem):
+            continue
+    return sources

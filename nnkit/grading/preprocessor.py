@@ -31,9 +31,9 @@ from traitlets import Bool, Float, Integer, Unicode
 
 from nnkit.grading.course import Course
 from nnkit.grading.gradebook import remove_planted_files, write_status
-from nnkit.grading.intake import intake_note
+from nnkit.grading.intake import HAND_IN_NOT_GRADED, intake_note
 from nnkit.grading.notebook import grade_id, hidden_grader_cells
-from nnkit.grading.results import describe_grader_error
+from nnkit.grading.results import CellScore, describe_grader_error
 from nnkit.grading.runner import GraderRun, run_graders
 from nnkit.grading.status import Status
 
@@ -50,6 +50,24 @@ def cell_outputs(run: GraderRun, gid: str) -> list:
     summary = (f"{failed} of {cell.total} hidden checks failed" if cell.total else "hidden checks did not run")
     return [new_output("error", ename="HiddenTestsFailed", evalue=summary,
                        traceback=[f"Hidden tests: {summary}."] + [f"  - {m}" for m in cell.messages])]
+
+
+def stands_in(nb) -> bool:
+    """The blank release stands in for a hand-in that could not be used (`nnkit.grading.intake`): there is
+    nothing of the student's to grade, and the intake's note is the one message for the whole hand-in."""
+    note = intake_note(nb)
+    return note is not None and note.status.hand_in_replaced
+
+
+def not_graded(nb, cells: list) -> GraderRun:
+    """The run of a stand-in: no grader ran, every hidden cell scores 0 and only points to the note."""
+    note = intake_note(nb)
+    for cell in cells:
+        cell.outputs = [new_output("error", ename="NotGraded", evalue=HAND_IN_NOT_GRADED,
+                                   traceback=[HAND_IN_NOT_GRADED])]
+    scores = {grade_id(c): CellScore(grade_id(c), float(c.metadata["nbgrader"].get("points", 0)),
+                                     messages=[HAND_IN_NOT_GRADED]) for c in cells}
+    return GraderRun(scores, note.status, note.message, 0.0, "none")
 
 
 class RunHiddenGraders(NbGraderPreprocessor):
@@ -88,6 +106,11 @@ class RunHiddenGraders(NbGraderPreprocessor):
             return nb, resources
         info = resources["nbgrader"]
         started = resources.get("nnkit", {}).pop("graders", None)
+        if stands_in(nb):
+            self.log.warning("%s/%s: %s; no grader was run on the blank release standing in for it",
+                             info.get("student"), info["assignment"], intake_note(nb).status)
+            resources.setdefault("nnkit", {})["run"] = not_graded(nb, cells)   # for RecordGradingStatus
+            return nb, resources
         if started is None or started.sources != _sources(nb):
             started = self.start(nb, resources)   # not started early, or the sources changed since
         run = started.result()
@@ -179,7 +202,7 @@ class StartHiddenGraders(NbGraderPreprocessor):
                               "turns it off: there the pool keeps every core busy, one job per core").tag(config=True)
 
     def preprocess(self, nb, resources):
-        if self.enabled and hidden_grader_cells(nb):
+        if self.enabled and hidden_grader_cells(nb) and not stands_in(nb):
             graders = RunHiddenGraders(config=self.config, parent=self.parent)
             resources.setdefault("nnkit", {})["graders"] = graders.start(nb, resources)
         return nb, resources

@@ -6,7 +6,8 @@ runner and the reports read it.
 
     graded         the notebook ran and the hidden graders scored it
     not submitted  no hand-in for this assignment
-    unreadable     the file was not a notebook; the blank release was graded
+    unreadable     the file was not a notebook; the blank release stood in, ungraded (every part 0)
+    wrong assignment  another assignment's notebook; the blank release stood in, ungraded
     crashed        the kernel or a grading probe died (a segfault, os._exit, out of memory)
     timed out      a cell or a check ran past its time limit
     not graded     handed in, but no autograde has recorded a result (yet)
@@ -35,6 +36,7 @@ class Status(str, Enum):
     GRADED = "graded"
     NOT_SUBMITTED = "not submitted"
     UNREADABLE = "unreadable"
+    WRONG_ASSIGNMENT = "wrong assignment"
     CRASHED = "crashed"
     TIMED_OUT = "timed out"
     NOT_GRADED = "not graded"
@@ -45,12 +47,19 @@ class Status(str, Enum):
     @property
     def needs_attention(self) -> bool:
         """A TA should look at this hand-in (its score may not reflect the work)."""
-        return self in (Status.UNREADABLE, Status.CRASHED, Status.TIMED_OUT, Status.NOT_GRADED)
+        return self in (Status.UNREADABLE, Status.WRONG_ASSIGNMENT, Status.CRASHED, Status.TIMED_OUT,
+                        Status.NOT_GRADED)
+
+    @property
+    def hand_in_replaced(self) -> bool:
+        """Nothing the student wrote was graded: the hand-in as a whole was unusable, so the blank release
+        stood in for it and one message for the whole hand-in says why (`nnkit.grading.intake`)."""
+        return self in (Status.UNREADABLE, Status.WRONG_ASSIGNMENT)
 
     @classmethod
     def worst(cls, *statuses: "Status") -> "Status":
         """The status that says most about what went wrong (a crash outranks a timeout)."""
-        rank = [cls.GRADED, cls.TIMED_OUT, cls.CRASHED, cls.UNREADABLE]
+        rank = [cls.GRADED, cls.TIMED_OUT, cls.CRASHED, cls.UNREADABLE, cls.WRONG_ASSIGNMENT]
         return max(statuses, key=lambda s: rank.index(s) if s in rank else len(rank))
 
 
@@ -98,6 +107,19 @@ def plain_data(value, *, budget: list[int] | None = None):
     if type_name.startswith("numpy.") and hasattr(value, "item"):
         return plain_data(value.item(), budget=budget)
     raise MeasurementRefused(f"a {type(value).__name__} is not plain data")
+
+
+def keep_measurement(measurements: dict, name, value) -> None:
+    """Add one of the student's own numbers to `measurements`, capped: at most MAX_MEASUREMENTS
+    names of MAX_STRING characters, each value as `plain_data`. A value that is not plain data is
+    left out, silently: a measurement is display data, never worth a failed check or a verdict."""
+    key = str(name)[:MAX_STRING]
+    if len(measurements) >= MAX_MEASUREMENTS and key not in measurements:
+        return
+    try:
+        measurements[key] = plain_data(value)
+    except MeasurementRefused:
+        pass
 
 
 @dataclass
