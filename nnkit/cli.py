@@ -91,6 +91,8 @@ def cmd_grade(args) -> int:
                                 f"{other}`; otherwise ask the student for their {assignment} notebook.")
     run = run_graders(course, assignment, notebook, device=args.device, sandbox=True)
     print(f"{assignment}: {run.status} in {run.seconds:.1f} s on {run.device}")
+    for note in run.notes:
+        print(f"Note: {note}")
     print(summarise(run.cells))
     for error in run.grader_errors:   # staff run this command: they see the graders' own exceptions
         print(f"GRADER ERROR {describe_grader_error(error)}")

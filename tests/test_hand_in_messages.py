@@ -77,3 +77,12 @@ def test_one_message_for_the_hand_in_and_a_pointer_in_each_cell(graded, student,
         row = next(r for r in csv.DictReader(handle) if r["student_id"] == student and r["assignment"] == ASSIGNMENT)
     assert row["status"] == status.value
 
+
+
+def test_a_grader_run_that_stops_as_a_whole_says_so_once(tmp_path):
+    """The whole grader run past its limit: one note says why, and each cell only points to it."""
+    from nnkit.grading.runner import WHOLE_RUN_FAILED, run_graders
+    run = run_graders(COURSE, ASSIGNMENT, ROOT / "solutions" / f"{ASSIGNMENT}.ipynb", timeout=0.5, sandbox=False)
+    assert run.status is Status.TIMED_OUT
+    assert len(run.notes) == 1 and "Timed out: grading stopped after 0.5 s" in run.notes[0]
+    assert run.cells and all(c.messages == [WHOLE_RUN_FAILED] and not c.ok for c in run.cells.values())

@@ -60,8 +60,14 @@ class GraderRun:
         return sum(c.max_points for c in self.cells.values())
 
 
-def _fail_all(points: dict[str, float], message: str) -> dict[str, CellScore]:
-    return {gid: CellScore(gid, pts, messages=[message]) for gid, pts in points.items()}
+# When the grader run as a whole ends without a report, one note (the first hidden cell's output) says
+# why, once per hand-in; every cell points to it instead of repeating it.
+WHOLE_RUN_FAILED = "Not checked: the graders stopped for the whole notebook; the note above the first hidden test says why."
+
+
+def _fail_all(points: dict[str, float], status: Status, message: str, detail: str, seconds: float) -> "GraderRun":
+    return GraderRun({gid: CellScore(gid, pts, messages=[WHOLE_RUN_FAILED]) for gid, pts in points.items()},
+                     status, detail, seconds, notes=[message])
 
 
 def checker_command(course: Course, assignment: str, job_file: Path, report_fd: int | str,
@@ -122,13 +128,13 @@ def run_job(job: GradingJob, fork_checker: bool = False) -> "GraderRun":
         seconds = time.monotonic() - start
         tail = log_tail(log, OUTPUT_TAIL_BYTES)
     if timed_out:
-        return GraderRun(_fail_all(points, f"Timed out: grading stopped after {job.timeout:g} s. "
-                                   "Look for an endless loop or a very slow cell."), Status.TIMED_OUT, tail, seconds)
+        return _fail_all(points, Status.TIMED_OUT, f"Timed out: grading stopped after {job.timeout:g} s. "
+                         "Look for an endless loop or a very slow cell.", tail, seconds)
     try:
         payload = json.loads(b"".join(chunks).decode())
     except ValueError:
-        return GraderRun(_fail_all(points, "The graders stopped before they could report (exit status "
-                                   f"{proc.returncode}); tell your instructor."), Status.CRASHED, tail, seconds)
+        return _fail_all(points, Status.CRASHED, "The graders stopped before they could report (exit status "
+                         f"{proc.returncode}); tell your instructor.", tail, seconds)
     tests = payload.get("tests", [])
     probe = payload.get("probe") or {}
     cells = score_cells(tests, points)
