@@ -20,7 +20,7 @@ def graders(monkeypatch):
     calls = []
 
     class Run:
-        status, seconds, device, cells, grader_errors = "graded", 0.0, "cpu", {}, []
+        status, seconds, device, cells, grader_errors, notes = "graded", 0.0, "cpu", {}, [], []
 
     def fake_run_graders(course, assignment, notebook, **kw):
         calls.append((assignment, notebook))
