@@ -51,9 +51,10 @@ TRAVEL_BUDGET_MIB = 64         # carry/ and the working tree together, in MiB: w
 GRADING = ["nbformat>=5.10,<6", "fastjsonschema", "jsonschema>=4.18,<4.25", "jsonschema-specifications",
            "referencing", "rpds-py", "traitlets", "jupyter_core", "platformdirs", "pytest-timeout==2.*",
            "tqdm>=4.66,<5", "attrs", "typing_extensions", "pytest>=8,<9.2"]
-# `nbgrader autograde` with nnkit's steps (nbgrader_config.py) and the sandboxed ipykernel.
+# `nbgrader autograde` with nnkit's steps (nbgrader_config.py) and the sandboxed ipykernel; dask and
+# distributed for `nnkit batch` (the LocalCluster of gpu_check's throughput part), as pyproject.toml allows.
 JUPYTER = ["nbgrader==0.9.6", "nbclient>=0.10,<0.12", "nbconvert", "ipykernel", "jupyter_client", "pyzmq",
-           "tornado", "sqlalchemy", "alembic"]
+           "tornado", "sqlalchemy", "alembic", "dask>=2024.1", "distributed>=2024.1"]
 # Required by those packages' metadata but never imported by an autograde (the formgrader's and JupyterLab's
 # front ends, widgets, completion and the debugger): left out of the wheelhouse, and `install` uses --no-deps.
 JUPYTER_LEFT_OUT = {"jupyterlab", "notebook", "jupyterlab-server", "babel", "jupyter-lsp", "notebook-shim",

@@ -130,7 +130,7 @@ class Check:
             self._plan_throughput(cuda, assignments)
         self.wait()
         if getattr(self, "throughput_plan", None):     # alone on the machine, once the others are done
-            with tempfile.TemporaryDirectory(prefix="nnkit-gpu-check-throughput-") as scratch:   # gone if killed too
+            with tempfile.TemporaryDirectory(prefix="nnkit-gpu-check-throughput-", ignore_cleanup_errors=True) as scratch:
                 self._start_throughput(scratch)
                 self.wait()
         if "calibrate" in parts and self.calibrate_device:
