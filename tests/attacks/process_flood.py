@@ -1,8 +1,8 @@
 """A free cell that starts 300 `sleep 600` subprocesses (a process flood past the sandbox's pids limit), then goes on."""
 # plain: not probed
 # lost: -
-# status: crashed
-# feedback: stopped working properly
+# status: graded
+# feedback: stopped after
 # %% +after hidden_broadcast
 import subprocess
 sleepers = []
