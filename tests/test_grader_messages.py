@@ -17,8 +17,6 @@ from nnkit.variants import parse_variant
 
 PS1 = ROOT / "grader_tests" / "ps1_learning_rates"
 PS4 = ROOT / "grader_tests" / "ps4_learning_curves"
-# The graders' grade_cell marker is registered by the graders' own conftest, not loaded here.
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnknownMarkWarning")
 
 
 def _grader_module(folder, name):

@@ -19,8 +19,9 @@ watches and records the jobs.
   what grades it (source notebook, graders, nbgrader_config.py), are those of
   its last finished run and the gradebook still holds its submission;
   ``--force`` grades it again anyway.
-The parts: `records` (what a run leaves behind), `settings` (time limits, the gradebook URL,
-hashes), `jobs` (one hand-in's process tree); this module plans the jobs and runs them on Dask.
+The parts: `settings` (time limits, the gradebook URL,
+hashes), `jobs` (one hand-in's process tree); what a run leaves behind, `RunRecord`, lives beside
+`GradingRecord` in `nnkit.grading.status`; this module plans the jobs and runs them on Dask.
 
 * **Isolation.** Each job runs in its own session with a wall limit
   (`job_time_limit`): every cell may run to its timeout, then the graders to
@@ -52,12 +53,11 @@ from pathlib import Path
 
 # The package's parts, named here too: `from nnkit.batch import RunRecord, run_batch, ...`.
 from nnkit.batch.jobs import Job, ProcessOutcome, grade_one, run_process_tree  # noqa: F401
-from nnkit.batch.records import RUN_FILE, RUN_LOG, RunRecord, load_runs, read_run, write_run  # noqa: F401
 from nnkit.batch.settings import (GradingSettings, _without_password, code_cells, graders_hash,  # noqa: F401
                                   job_time_limit, read_settings, tree_hash, with_busy_timeout)
 from nnkit.grading.course import Course, CourseProblem
 from nnkit.grading.results import describe_grader_error
-from nnkit.grading.status import Status
+from nnkit.grading.status import RUN_FILE, RUN_LOG, RunRecord, Status, read_run, write_run  # noqa: F401
 
 # Dask's own monitoring, tuned for tasks that are subprocesses of tens of seconds. By default
 # every worker samples its task's stack 100 times a second (the statistical profiler, which sees
@@ -83,6 +83,12 @@ def quiet_dask_exports() -> list[str]:
 # ---------------------------------------------------------------------------------------------
 # The batch, on the driver
 # ---------------------------------------------------------------------------------------------
+
+def load_runs(course: Course) -> list[RunRecord]:
+    """Every batch run's record in the course, sorted by assignment and student."""
+    runs = [read_run(path.parent) for path in (course.root / "autograded").glob(f"*/*/{RUN_FILE}")]
+    return sorted((r for r in runs if r is not None), key=lambda r: (r.assignment, r.student))
+
 
 def hand_ins(course: Course, assignment: str) -> list[str]:
     """Students with a folder submitted/<student>/<assignment>/ (nbgrader's layout)."""

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from glob import escape as glob_escape
 from pathlib import Path
 
-from nnkit.batch.records import RunRecord, write_run
+from nnkit.grading.status import RunRecord, write_run
 from nnkit.processes import kill_group, log_tail
 from nnkit.grading.status import STATUS_FILE, Status, read_record
 

@@ -1,8 +1,7 @@
 """Gradebook steps around nbgrader's SaveAutoGrades: reset what a student could
-have touched, and export each submission's grading status beside its score."""
+have touched (on request), and export each submission's grading status beside its score."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
@@ -11,7 +10,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool
 
 from nnkit.grading.notebook import grade_id, nbgrader_meta
-from nnkit.grading.status import GradingRecord, Status, read_record, write_record
+from nnkit.grading.status import Status, read_status
 
 
 
@@ -46,40 +45,6 @@ class ResetAutogradedOverrides(NbGraderPreprocessor):
                     grade.needs_manual_grade = grade.auto_score is None
             gb.db.commit()
         return nb, resources
-
-
-def remove_planted_files(folder: Path) -> list[str]:
-    """Delete links, FIFOs and other non-regular files the student's kernel left in its
-    writable folder: nbgrader (running as the instructor) would follow or block on them."""
-    removed = []
-    for top, dirs, files in os.walk(folder, followlinks=False):
-        for name in dirs + files:
-            path = Path(top) / name
-            if path.is_symlink() or not (path.is_file() or path.is_dir()):
-                path.unlink()
-                removed.append(str(path.relative_to(folder)))
-    return removed
-
-
-def write_status(folder: Path, execution: dict, graders: dict, intake: dict | None = None,
-                 measurements: dict | None = None) -> Status:
-    """Record how grading of one notebook ended, for the export and the reports.
-
-    `execution` and `graders` each hold a `Status` under "status"; `intake` is
-    `nnkit.grading.intake`'s note, when the hand-in needed one: an unreadable
-    file is "unreadable", another assignment's notebook "wrong assignment",
-    whatever its stand-in scored.
-    """
-    status = Status.worst(Status(execution.get("status", Status.GRADED)), Status(graders.get("status", Status.GRADED)))
-    if intake and intake.get("status") in (Status.UNREADABLE, Status.WRONG_ASSIGNMENT):
-        status = Status(intake["status"])
-    write_record(folder, GradingRecord(status, execution, graders, intake, measurements or {}))
-    return status
-
-
-def read_status(folder: Path) -> Status:
-    record = read_record(folder)
-    return record.status if record else Status.NOT_GRADED
 
 
 class StatusCsvExport(CsvExportPlugin):

@@ -20,6 +20,7 @@ folder), `RunHiddenGraders`, then `RecordGradingStatus` (the hand-in's record, f
 """
 from __future__ import annotations
 
+import os
 import tempfile
 import threading
 from pathlib import Path
@@ -30,12 +31,11 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Integer, Unicode
 
 from nnkit.grading.course import Course
-from nnkit.grading.gradebook import remove_planted_files, write_status
 from nnkit.grading.intake import HAND_IN_NOT_GRADED, intake_note
 from nnkit.grading.notebook import grade_id, hidden_grader_cells
 from nnkit.grading.results import CellScore, describe_grader_error
 from nnkit.grading.runner import GraderRun, run_graders
-from nnkit.grading.status import Status
+from nnkit.grading.status import Status, write_status
 
 
 def cell_outputs(run: GraderRun, gid: str) -> list:
@@ -128,6 +128,19 @@ class RunHiddenGraders(NbGraderPreprocessor):
             cells[0].outputs.insert(0, new_output("stream", name="stdout", text="".join(f"Note: {n}\n" for n in run.notes)))
         resources.setdefault("nnkit", {})["run"] = run   # for RecordGradingStatus
         return nb, resources
+
+
+def remove_planted_files(folder: Path) -> list[str]:
+    """Delete links, FIFOs and other non-regular files the student's kernel left in its
+    writable folder: nbgrader (running as the instructor) would follow or block on them."""
+    removed = []
+    for top, dirs, files in os.walk(folder, followlinks=False):
+        for name in dirs + files:
+            path = Path(top) / name
+            if path.is_symlink() or not (path.is_file() or path.is_dir()):
+                path.unlink()
+                removed.append(str(path.relative_to(folder)))
+    return removed
 
 
 class RemovePlantedFiles(NbGraderPreprocessor):
