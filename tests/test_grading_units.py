@@ -263,3 +263,13 @@ def test_measurements_are_capped_the_same_in_the_checker_and_the_runner():
     flood = {f"m{i}": i for i in range(MAX_MEASUREMENTS + 50)}
     assert len(_checked(flood)) == MAX_MEASUREMENTS and _checked(flood)["m0"] == 0
     assert _checked(["not", "a", "dict"]) == {}
+
+
+def test_a_notebook_is_placed_by_its_folder_or_its_file_name(tmp_path):
+    from nnkit.grading.course import CourseProblem
+    course = COURSE
+    assert course.infer_assignment(COURSE.root / "solutions" / "ps2_regularization.ipynb") == "ps2_regularization"
+    assert course.infer_assignment(tmp_path / "ps3_normalization" / "mine.ipynb") == "ps3_normalization"
+    assert course.infer_assignment(tmp_path / "learning_curves.ipynb") == "ps4_learning_curves"
+    with pytest.raises(CourseProblem, match="pass --assignment"):
+        course.infer_assignment(tmp_path / "homework.ipynb")

@@ -77,13 +77,14 @@ class Course:
         return notebooks[0]
 
     def infer_assignment(self, submission: Path) -> str:
-        """The assignment a notebook belongs to: its folder's name, else its file name."""
+        """The assignment a notebook belongs to: its folder's name, else its file name (the source
+        notebook's name, or the assignment's own, as in `solutions/ps2_regularization.ipynb`)."""
         known = self.assignments()
         for folder in submission.resolve().parents:
             if folder.name in known:
                 return folder.name
         for name in known:
-            if self.source_notebook(name).name == submission.name:
+            if submission.name in (self.source_notebook(name).name, f"{name}.ipynb"):
                 return name
         raise CourseProblem(
             f"cannot tell which assignment {submission} belongs to; pass --assignment "
