@@ -187,7 +187,7 @@ def test_throughput_part_on_the_cpu(tmp_path, mnist_folder):
     found = result["projection"]
     assert found["minutes_as_average"] == pytest.approx(1200 / result["per_minute"], rel=0.01)
     assert found["minutes_scaled"] == pytest.approx(300 * found["per_student"] / result["per_minute"], rel=0.01)
-    assert found["per_student"] == pytest.approx(166.7 / 29.4, abs=0.01)
+    assert found["per_student"] == pytest.approx(65.9 / 14.1, abs=0.01)
     assert records[-1]["part"] == "summary" and records[-1]["failures"] == [] and records[-1]["not_reached"] == []
     summary = (out / "summary.md").read_text()
     assert "## Throughput: `nnkit batch` over 2 copies" in summary and "| s02 | graded | 16/16 |" in summary

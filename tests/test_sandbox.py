@@ -262,3 +262,26 @@ def test_mnist_under_tmp_is_readable_inside_the_sandbox(tmp_path, monkeypatch):
     write = subprocess.run(sandbox_argv([sys.executable, "-c", f"open({str(data / 'x')!r}, 'w')"]),
                            capture_output=True, text=True, timeout=60)
     assert write.returncode != 0 and not (data / "x").exists()
+
+
+@pytest.mark.skipif(not bwrap_available(), reason="bubblewrap not usable here")
+def test_package_folders_under_tmp_stay_importable_and_nothing_else_on_sys_path(tmp_path, monkeypatch):
+    """A virtual environment that extends another through a `.pth` (the fresh-clone test, from a checkout
+    under /tmp) imports torch from a site-packages folder outside its prefix: the private /tmp hid it and
+    every probe died at import. Such folders are shown again, read-only; another `sys.path` entry (a course
+    checkout, with grader_tests/) is not."""
+    packages = tmp_path / "venv" / "lib" / "site-packages"
+    packages.mkdir(parents=True)
+    (packages / "extra_module.py").write_text("VALUE = 42\n")
+    course = tmp_path / "course"
+    (course / "grader_tests").mkdir(parents=True)
+    (course / "grader_tests" / "secret.py").write_text("ANSWER = 1\n")
+    monkeypatch.setattr(sys, "path", [str(course), str(packages), *sys.path])
+    code = (f"import sys; sys.path[:0] = [{str(course)!r}, {str(packages)!r}]\n"
+            "import extra_module; print(extra_module.VALUE)\n"
+            "import os; print(os.path.exists(" + repr(str(course / "grader_tests" / "secret.py")) + "))\n")
+    done = subprocess.run(sandbox_argv([sys.executable, "-c", code]), capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["42", "False"], done.stdout + done.stderr
+    write = subprocess.run(sandbox_argv([sys.executable, "-c", f"open({str(packages / 'x.py')!r}, 'w')"]),
+                           capture_output=True, text=True, timeout=60)
+    assert write.returncode != 0 and not (packages / "x.py").exists()

@@ -24,12 +24,12 @@ CLASS_STUDENTS, CLASS_ASSIGNMENTS = 300, 4
 TARGET_MINUTES = 30                      # issue 23: 300 x 4 hand-ins in 30 min on a 16-core node
 MIN_SECONDS = 90                         # not started with less of the deadline left
 # Core-seconds of one plain `nbgrader autograde` per assignment, reference hand-in, on the 2-core
-# development machine (docs/scale-out.md, "Where one hand-in's time goes", 2026-12-04 18:43 UTC, a42d6c0).
-# The projection scales ps1's measured rate by them: a student's four hand-ins cost 166.7 / 29.4 = 5.67
-# ps1 hand-ins, not 4.
-CORE_SECONDS = {"ps1_learning_rates": 29.4, "ps2_regularization": 41.0, "ps3_normalization": 30.8,
-                "ps4_learning_curves": 65.5}
-CORE_SECONDS_SOURCE = "docs/scale-out.md, 2026-12-04 (2-core machine, graders on the CPU)"
+# development machine (docs/scale-out.md, "One hand-in, profiled", 2026-12-05 07:14 UTC, 74db081: the
+# reference cache warm, as for every hand-in of a class after the first). The projection scales ps1's
+# measured rate by them: a student's four hand-ins cost 65.9 / 14.1 = 4.67 ps1 hand-ins, not 4.
+CORE_SECONDS = {"ps1_learning_rates": 14.1, "ps2_regularization": 21.5, "ps3_normalization": 10.3,
+                "ps4_learning_curves": 20.0}
+CORE_SECONDS_SOURCE = "docs/scale-out.md, 2026-12-05 (2-core machine, graders on the CPU)"
 
 
 def student_ids(copies: int) -> list[str]:

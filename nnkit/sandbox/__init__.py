@@ -130,6 +130,19 @@ def _data_roots() -> list[Path]:
     return [Path(root).resolve()] if root and Path(root).is_dir() else []
 
 
+def _site_dirs() -> list[Path]:
+    """The package folders this Python imports from (site-packages / dist-packages on `sys.path`),
+    including those a `.pth` adds outside `sys.prefix` (a virtual environment that extends another's:
+    tests/test_fresh_clone.py). Only folders by those names: another `sys.path` entry, such as a course
+    checkout, may hold what the sandbox hides (grader_tests/), so it is never shown again."""
+    found = []
+    for entry in sys.path:
+        path = Path(entry) if entry else None
+        if path is not None and path.name in ("site-packages", "dist-packages") and path.is_dir():
+            found.append(path.resolve())
+    return found
+
+
 def _data_env() -> list[str]:
     """$MNIST_ROOT as the folder it resolves to: the path as given may go through a link in a
     folder the sandbox replaces (`../shared` linked from under /tmp), the resolved one is bound."""
@@ -160,7 +173,7 @@ def sandbox_argv(argv: Sequence[str | os.PathLike], *, writable: Iterable[Path] 
         wr = [Path(w).resolve() for w in writable]
         ro = [Path(r).resolve() for r in readonly]
         needed = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent,
-                  _PKG_ROOT / "nnkit", *_data_roots()}
+                  _PKG_ROOT / "nnkit", *_site_dirs(), *_data_roots()}
         masked = hid + [Path("/tmp")]  # _bwrap_base gives the sandbox a private /tmp
         ro += [p.resolve() for p in needed
                if any(_inside(p, h) for h in masked) and not any(_inside(p, w) for w in wr)]
