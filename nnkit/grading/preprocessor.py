@@ -39,6 +39,8 @@ from nnkit.grading.status import Status, write_status
 
 
 def cell_outputs(run: GraderRun, gid: str) -> list:
+    if run.status.hand_in_replaced:   # a stand-in: the intake's note at the top is the one message
+        return [new_output("error", ename="NotGraded", evalue=HAND_IN_NOT_GRADED, traceback=[HAND_IN_NOT_GRADED])]
     cell = run.cells.get(gid)
     if cell is None:
         return [new_output("error", ename="HiddenGraderMissing", evalue=gid,
@@ -62,9 +64,6 @@ def stands_in(nb) -> bool:
 def not_graded(nb, cells: list) -> GraderRun:
     """The run of a stand-in: no grader ran, every hidden cell scores 0 and only points to the note."""
     note = intake_note(nb)
-    for cell in cells:
-        cell.outputs = [new_output("error", ename="NotGraded", evalue=HAND_IN_NOT_GRADED,
-                                   traceback=[HAND_IN_NOT_GRADED])]
     scores = {grade_id(c): CellScore(grade_id(c), float(c.metadata["nbgrader"].get("points", 0)),
                                      messages=[HAND_IN_NOT_GRADED]) for c in cells}
     return GraderRun(scores, note.status, note.message, 0.0, "none")
@@ -101,33 +100,50 @@ class RunHiddenGraders(NbGraderPreprocessor):
         return _Background(grade, sources=_sources(nb))
 
     def preprocess(self, nb, resources):
+        """Three steps, one job each: get the run (`graded_run`), tell staff how it went (`log_run`),
+        write what it found into the hidden cells (`write_findings`). The run is left in
+        ``resources["nnkit"]["run"]`` for `RecordGradingStatus`."""
         cells = hidden_grader_cells(nb)
         if not cells:
             return nb, resources
-        info = resources["nbgrader"]
+        run = self.graded_run(nb, resources, cells)
+        self.log_run(run, resources["nbgrader"])
+        write_findings(cells, run)
+        resources.setdefault("nnkit", {})["run"] = run
+        return nb, resources
+
+    def graded_run(self, nb, resources, cells) -> GraderRun:
+        """The graders' run on `nb`: the one `StartHiddenGraders` started, if the sources are still
+        those it graded, else a new one; for a stand-in (`stands_in`), none."""
         started = resources.get("nnkit", {}).pop("graders", None)
         if stands_in(nb):
-            self.log.warning("%s/%s: %s; no grader was run on the blank release standing in for it",
-                             info.get("student"), info["assignment"], intake_note(nb).status)
-            resources.setdefault("nnkit", {})["run"] = not_graded(nb, cells)   # for RecordGradingStatus
-            return nb, resources
+            return not_graded(nb, cells)
         if started is None or started.sources != _sources(nb):
             started = self.start(nb, resources)   # not started early, or the sources changed since
-        run = started.result()
-        self.log.info("Hidden graders for %s/%s: %s, %g/%g points in %.1f s on %s",
-                      info.get("student"), info["assignment"], run.status, run.score, run.max_score,
-                      run.seconds, run.device)
+        return started.result()
+
+    def log_run(self, run: GraderRun, info: dict) -> None:
+        """nbgrader's log: the score, anything but "graded", and every grader error (a bug of the
+        graders, which staff see here and in the record; the student never reads it)."""
+        who = f"{info.get('student')}/{info['assignment']}"
+        if run.status.hand_in_replaced:
+            self.log.warning("%s: %s; no grader was run on the blank release standing in for it", who, run.status)
+            return
+        self.log.info("Hidden graders for %s: %s, %g/%g points in %.1f s on %s",
+                      who, run.status, run.score, run.max_score, run.seconds, run.device)
         if run.status is not Status.GRADED:
             self.log.warning("Grader process %s for %s; its last output:\n%s", run.status, info.get("student"), run.detail)
-        for error in run.grader_errors:   # a bug of the graders: staff see it here and in the record
-            self.log.error("GRADER ERROR for %s/%s %s", info.get("student"), info["assignment"],
-                           describe_grader_error(error))
-        for cell in cells:
-            cell.outputs = cell_outputs(run, grade_id(cell))
-        if run.notes:
-            cells[0].outputs.insert(0, new_output("stream", name="stdout", text="".join(f"Note: {n}\n" for n in run.notes)))
-        resources.setdefault("nnkit", {})["run"] = run   # for RecordGradingStatus
-        return nb, resources
+        for error in run.grader_errors:
+            self.log.error("GRADER ERROR for %s %s", who, describe_grader_error(error))
+
+
+def write_findings(cells: list, run: GraderRun) -> None:
+    """Each hidden cell's outputs, from `run` (whatever the kernel printed there is replaced); the
+    run's notes, once, before the first."""
+    for cell in cells:
+        cell.outputs = cell_outputs(run, grade_id(cell))
+    if run.notes:
+        cells[0].outputs.insert(0, new_output("stream", name="stdout", text="".join(f"Note: {n}\n" for n in run.notes)))
 
 
 def remove_planted_files(folder: Path) -> list[str]:
