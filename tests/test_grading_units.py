@@ -111,8 +111,7 @@ def test_misnamed_notebooks_are_graded_under_the_expected_name(tmp_path, monkeyp
 
 
 def test_an_unreadable_hand_in_is_exported_as_unreadable(tmp_path):
-    from nnkit.grading.status import read_status, write_status
-    from nnkit.grading.status import Status, read_record
+    from nnkit.grading.status import Status, read_record, read_status, write_status
 
     write_status(tmp_path, {"status": "graded"}, {"status": "graded"}, {"status": "unreadable", "message": "not JSON"})
     assert read_status(tmp_path) is Status.UNREADABLE

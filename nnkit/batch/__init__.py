@@ -19,9 +19,9 @@ watches and records the jobs.
   what grades it (source notebook, graders, nbgrader_config.py), are those of
   its last finished run and the gradebook still holds its submission;
   ``--force`` grades it again anyway.
-The parts: `settings` (time limits, the gradebook URL,
-hashes), `jobs` (one hand-in's process tree); what a run leaves behind, `RunRecord`, lives beside
-`GradingRecord` in `nnkit.grading.status`; this module plans the jobs and runs them on Dask.
+The parts: `settings` (time limits, the gradebook URL, hashes), `jobs` (one hand-in's process tree);
+what a run leaves behind, `RunRecord`, lives beside `GradingRecord` in `nnkit.grading.status`; this
+module plans the jobs and runs them on Dask.
 
 * **Isolation.** Each job runs in its own session with a wall limit
   (`job_time_limit`): every cell may run to its timeout, then the graders to

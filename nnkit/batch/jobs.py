@@ -15,9 +15,8 @@ from datetime import datetime, timezone
 from glob import escape as glob_escape
 from pathlib import Path
 
-from nnkit.grading.status import RunRecord, write_run
 from nnkit.processes import kill_group, log_tail
-from nnkit.grading.status import STATUS_FILE, Status, read_record
+from nnkit.grading.status import STATUS_FILE, RunRecord, Status, read_record, write_run
 
 LOG_TAIL_BYTES = 20_000
 DETAIL_TAIL_CHARS = 2_000

@@ -195,7 +195,7 @@ def write_status(folder: Path, execution: dict, graders: dict, intake: dict | No
     whatever its stand-in scored.
     """
     status = Status.worst(Status(execution.get("status", Status.GRADED)), Status(graders.get("status", Status.GRADED)))
-    if intake and intake.get("status") in (Status.UNREADABLE, Status.WRONG_ASSIGNMENT):
+    if intake and Status(intake.get("status", Status.GRADED)).hand_in_replaced:
         status = Status(intake["status"])
     write_record(folder, GradingRecord(status, execution, graders, intake, measurements or {}))
     return status
